@@ -1,0 +1,37 @@
+# RagRec: `make demo` and `make test` are all a new user needs (see README.md).
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.ragrec-deps-$(shell sha256sum pyproject.toml | cut -c1-12)
+PORT ?= 8000
+
+.PHONY: setup demo test lint services-up services-down serve clean-services
+
+setup: $(STAMP)
+	$(BIN)/ragrec setup
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "RagRec needs Python 3.11, found " + sys.version.split()[0])'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@rm -f $(VENV)/.ragrec-deps-*
+	@touch $@
+
+services-up: setup
+	$(BIN)/ragrec services up
+
+services-down:
+	@test -x $(BIN)/ragrec && $(BIN)/ragrec services down || true
+
+demo: services-up
+	$(BIN)/ragrec serve --port $(PORT)
+
+lint: $(STAMP)
+	$(BIN)/ruff check ragrec app tests
+	$(BIN)/ruff format --check ragrec app tests
+	$(BIN)/mypy
+
+test: services-up lint
+	$(BIN)/pytest -q

@@ -1,0 +1,1 @@
+"""The Litestar application: REST API under /api/v1 and explorer pages."""

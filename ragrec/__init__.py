@@ -1,0 +1,3 @@
+"""RagRec: a graph-native recommendation system for online retail."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,63 @@
+"""Bring all services up or down together and report on them.
+
+Each service module (`neo4j`, `postgres`, `qdrant`) offers the same four functions:
+`install`, `start`, `stop`, `status`. A service configured as external (its URI set in
+settings) is never installed, started or stopped here, only reported on.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from types import ModuleType
+
+from ragrec.config import Settings
+from ragrec.services import neo4j, postgres, qdrant
+from ragrec.services.base import ServiceStatus
+
+SERVICES: dict[str, ModuleType] = {"neo4j": neo4j, "postgres": postgres, "qdrant": qdrant}
+
+Progress = Callable[[str], None]
+
+
+def _selected(names: Iterable[str] | None) -> list[str]:
+    chosen = list(names) if names else list(SERVICES)
+    unknown = [n for n in chosen if n not in SERVICES]
+    if unknown:
+        raise ValueError(f"unknown service(s): {', '.join(unknown)}; known: {', '.join(SERVICES)}")
+    return chosen
+
+
+def install(
+    settings: Settings, names: Iterable[str] | None = None, progress: Progress | None = None
+) -> dict[str, float]:
+    """Install what is missing; returns seconds spent per service."""
+    timings: dict[str, float] = {}
+    for name in _selected(names):
+        if progress:
+            progress(f"installing {name}")
+        began = time.perf_counter()
+        SERVICES[name].install(settings)
+        timings[name] = time.perf_counter() - began
+    return timings
+
+
+def up(
+    settings: Settings, names: Iterable[str] | None = None, progress: Progress | None = None
+) -> list[ServiceStatus]:
+    """Install if needed, start and wait for each service; returns their status."""
+    for name in _selected(names):
+        if progress:
+            progress(f"starting {name}")
+        SERVICES[name].install(settings)
+        SERVICES[name].start(settings)
+    return status(settings, names)
+
+
+def down(settings: Settings, names: Iterable[str] | None = None) -> None:
+    for name in reversed(_selected(names)):
+        SERVICES[name].stop(settings)
+
+
+def status(settings: Settings, names: Iterable[str] | None = None) -> list[ServiceStatus]:
+    return [SERVICES[name].status(settings) for name in _selected(names)]

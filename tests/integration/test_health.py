@@ -1,0 +1,53 @@
+"""GET /api/v1/health reports every service, and 503 naming the one that is down."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from litestar.testing import TestClient
+
+from app.main import create_app
+from ragrec.config import Settings
+from ragrec.services import postgres
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[TestClient]:
+    with TestClient(app=create_app()) as test_client:
+        yield test_client
+
+
+def test_health_ok_when_all_up(client: TestClient) -> None:
+    response = client.get("/api/v1/health")
+    body = response.json()
+    assert response.status_code == 200, body
+    assert body["status"] == "ok"
+    assert {s["name"] for s in body["services"]} == {"neo4j", "postgres", "qdrant"}
+    versions = {s["name"]: s["version"] for s in body["services"]}
+    assert versions["neo4j"]["gds"].startswith("2.")
+    assert versions["postgres"]["pgvector"].startswith("0.")
+
+
+def test_health_503_names_the_stopped_service(client: TestClient, settings: Settings) -> None:
+    if not settings.local_pg:
+        pytest.fail(
+            "this test stops the local PostgreSQL; unset RAGREC_PG_DSN to run it", pytrace=False
+        )
+    postgres.stop(settings)
+    try:
+        response = client.get("/api/v1/health")
+        assert response.status_code == 503
+        body = response.json()
+        assert body["failing"] == ["postgres"]
+        assert body["status"] == "degraded"
+    finally:
+        postgres.start(settings)
+    assert client.get("/api/v1/health").status_code == 200
+
+
+def test_openapi_schema_lists_health(client: TestClient) -> None:
+    schema = client.get("/schema/openapi.json").json()
+    assert "/api/v1/health" in schema["paths"]
