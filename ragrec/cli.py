@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,7 +12,9 @@ from rich.console import Console
 from rich.table import Table
 
 from ragrec.config import get_settings
+from ragrec.etl.errors import EtlError
 from ragrec.services import manager
+from ragrec.services import neo4j as neo4j_service
 from ragrec.services.base import ServiceError, ServiceStatus
 
 app = typer.Typer(
@@ -32,7 +35,7 @@ ServiceNames = Annotated[
 def main() -> None:
     try:
         app()
-    except ServiceError as exc:
+    except (ServiceError, EtlError) as exc:
         console.print(f"[red]error[/red] {exc}")
         sys.exit(2)
 
@@ -93,6 +96,74 @@ def services_status(
     _print_status(rows, as_json)
     if not all(r.reachable for r in rows):
         raise typer.Exit(1)
+
+
+@app.command("load-data")
+def load_data_cmd(
+    path: Annotated[Path, typer.Argument(help="folder in the H&M schema (CSV or Parquet)")],
+    rejects: Annotated[Path | None, typer.Option(help="rejects file (.csv or .parquet)")] = None,
+    bulk: Annotated[
+        bool | None,
+        typer.Option("--bulk/--batched", help="force neo4j-admin import or batched MERGE"),
+    ] = None,
+    batch_size: Annotated[int, typer.Option(min=100, max=100_000)] = 5_000,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Validate, pseudonymise and load a folder into Neo4j (idempotent, resumable)."""
+    from ragrec.graph.loader import load_data
+
+    settings = get_settings()
+    with neo4j_service.driver(settings) as driver:
+        summary = load_data(
+            path,
+            settings,
+            driver,
+            rejects_file=rejects,
+            bulk=bulk,
+            batch_size=batch_size,
+            show_progress=not as_json,
+        )
+    if as_json:
+        print(json.dumps(summary.to_dict(), indent=2, default=str))
+        return
+    table = Table(title=f"load-data {path} ({summary.mode})")
+    table.add_column("stage")
+    table.add_column("rows", justify="right")
+    for name, count in summary.written.items():
+        table.add_row(name, f"{count:,}")
+    out = Console()
+    out.print(table)
+    out.print(
+        f"read {sum(summary.rows_read.values()):,} rows "
+        f"({', '.join(f'{k}: {v:,}' for k, v in summary.rows_read.items())}); "
+        f"rejected {summary.rejected:,}; {summary.seconds:.1f}s, "
+        f"{summary.rows_per_second:,.0f} rows/s"
+        + (f"; resumed ({summary.resumed_from})" if summary.resumed_from else "")
+    )
+    for reason, count in summary.rejects_by_reason.items():
+        out.print(f"  rejected {count:,}: {reason}")
+    if summary.rejects_file:
+        out.print(f"rejects written to {summary.rejects_file}")
+
+
+@app.command()
+def stats(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Counts of every node label and relationship type in the graph."""
+    from ragrec.graph.loader import graph_stats
+
+    settings = get_settings()
+    with neo4j_service.driver(settings) as driver:
+        counts = graph_stats(driver, settings.neo4j_database)
+    if as_json:
+        print(json.dumps(counts, indent=2))
+        return
+    table = Table(title="graph")
+    for col in ("kind", "name", "count"):
+        table.add_column(col, justify="right" if col == "count" else "left")
+    for kind, values in counts.items():
+        for name, count in values.items():
+            table.add_row(kind, name, f"{count:,}")
+    Console().print(table)
 
 
 @app.command()

@@ -173,6 +173,7 @@ def driver(settings: Settings) -> Driver:
         auth=(settings.neo4j_user, settings.effective_neo4j_password()),
         connection_timeout=5,
         max_connection_lifetime=3600,
+        notifications_min_severity="OFF",
     )
 
 
