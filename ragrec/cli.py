@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from ragrec.config import get_settings
 from ragrec.etl.errors import EtlError
@@ -24,6 +25,11 @@ services_app = typer.Typer(
     no_args_is_help=True, help="Install, start, stop and inspect the local services."
 )
 app.add_typer(services_app, name="services")
+benchmark_app = typer.Typer(
+    no_args_is_help=True,
+    help="Benchmarks: print a table and write JSON; baselines in the same run.",
+)
+app.add_typer(benchmark_app, name="benchmark")
 
 console = Console(stderr=True)
 ServiceNames = Annotated[
@@ -36,7 +42,7 @@ def main() -> None:
     try:
         app()
     except (ServiceError, EtlError) as exc:
-        console.print(f"[red]error[/red] {exc}")
+        console.print(Text.assemble(("error ", "bold red"), str(exc)), soft_wrap=True)
         sys.exit(2)
 
 
@@ -107,6 +113,14 @@ def load_data_cmd(
         typer.Option("--bulk/--batched", help="force neo4j-admin import or batched MERGE"),
     ] = None,
     batch_size: Annotated[int, typer.Option(min=100, max=100_000)] = 5_000,
+    strict_customers: Annotated[
+        bool,
+        typer.Option(
+            "--strict-customers",
+            help="reject transactions of customers missing from the customers file "
+            "(default: create them with unknown age)",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Validate, pseudonymise and load a folder into Neo4j (idempotent, resumable)."""
@@ -122,6 +136,7 @@ def load_data_cmd(
             bulk=bulk,
             batch_size=batch_size,
             show_progress=not as_json,
+            unknown_customers="reject" if strict_customers else "create",
         )
     if as_json:
         print(json.dumps(summary.to_dict(), indent=2, default=str))
@@ -144,6 +159,33 @@ def load_data_cmd(
         out.print(f"  rejected {count:,}: {reason}")
     if summary.rejects_file:
         out.print(f"rejects written to {summary.rejects_file}")
+
+
+@app.command("generate-data")
+def generate_data_cmd(
+    out: Annotated[Path, typer.Option(help="output folder")],
+    products: Annotated[int, typer.Option(min=1)] = 2_000,
+    customers: Annotated[int, typer.Option(min=1)] = 5_000,
+    transactions: Annotated[int, typer.Option(min=0)] = 60_000,
+    seed: Annotated[int, typer.Option()] = 0,
+    days: Annotated[int, typer.Option(min=1)] = 365,
+    segments: Annotated[int, typer.Option(min=1, help="planted customer segments")] = 8,
+    parquet: Annotated[bool, typer.Option("--parquet/--csv")] = False,
+) -> None:
+    """Synthetic data in the H&M schema with planted segments (ground truth beside it)."""
+    from ragrec.etl.generator import generate
+
+    summary = generate(
+        out,
+        products,
+        customers,
+        transactions,
+        seed,
+        days=days,
+        n_segments=segments,
+        fmt="parquet" if parquet else "csv",
+    )
+    Console().print_json(json.dumps(summary, default=str))
 
 
 @app.command()
@@ -185,6 +227,57 @@ def serve(
         timeout_graceful_shutdown=10,
         log_level="info",
     )
+
+
+@benchmark_app.command("ingest")
+def benchmark_ingest(
+    scale: Annotated[
+        str, typer.Option(help="sample | 100k | 1m | 5m | hm (H&M full size)")
+    ] = "sample",
+    path: Annotated[
+        list[str] | None, typer.Option("--path", help="batched and/or bulk (default both)")
+    ] = None,
+    json_file: Annotated[Path | None, typer.Option("--json", help="write results here")] = None,
+    force: Annotated[bool, typer.Option(help="allow replacing a graph that holds data")] = False,
+) -> None:
+    """Generate data at a scale and load it batched and bulk: rows/s and peak RSS."""
+    from ragrec.benchmarks import ingest
+
+    if scale not in ingest.SCALES:
+        raise typer.BadParameter(f"unknown scale {scale!r}; one of {', '.join(ingest.SCALES)}")
+    result = ingest.run(scale, tuple(path or ("batched", "bulk")), force=force)
+    table = Table(
+        title=f"ingest benchmark, scale {scale} ({result['transactions']:,} transactions)"
+    )
+    for col in ("path", "rows read", "seconds", "rows/s", "peak RSS MiB", "nodes", "relationships"):
+        table.add_column(col, justify="left" if col == "path" else "right")
+    for r in result["results"]:
+        table.add_row(
+            r["path"],
+            f"{r['rows']:,}",
+            f"{r['seconds']:.1f}",
+            f"{r['rows_per_second']:,.0f}",
+            f"{r['peak_rss_mib']:,.0f}",
+            f"{r['nodes']:,}",
+            f"{r['relationships']:,}",
+        )
+    Console().print(table)
+    Console().print(f"generation: {result['generate_seconds']}s")
+    target = json_file or Path("benchmarks/results") / f"ingest-{scale}.json"
+    ingest.write_json(result, target)
+    Console().print(f"JSON written to {target}")
+
+
+# -- commands of other areas register themselves here (one line each) ---------------------
+from ragrec.personas.cli import register as _register_personas  # noqa: E402
+
+_register_personas(app)
+from ragrec.privacy.cli import register as _register_privacy  # noqa: E402
+
+_register_privacy(app)
+from ragrec.recommender.cli import register as _register_recommender  # noqa: E402
+
+_register_recommender(app)
 
 
 if __name__ == "__main__":

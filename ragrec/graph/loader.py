@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
 from neo4j import Driver, ManagedTransaction
@@ -63,6 +63,7 @@ class LoadSummary:
     written: dict[str, int]
     rejected: int
     rejects_by_reason: dict[str, int]
+    rejects_by_source: dict[str, int]
     rejects_file: str | None
     seconds: float
     rows_per_second: float
@@ -82,8 +83,15 @@ def load_data(
     bulk: bool | None = None,
     batch_size: int = 5_000,
     show_progress: bool = True,
+    unknown_customers: Literal["create", "reject"] = "create",
 ) -> LoadSummary:
-    """Validate, pseudonymise and load `folder` (H&M schema). See the module docstring."""
+    """Validate, pseudonymise and load `folder` (H&M schema). See the module docstring.
+
+    A transaction whose customer is in neither the customers file nor the graph creates
+    that customer (pseudonymous id, age bracket unknown) by default: the purchase is a
+    fact, only the demographics are missing. `unknown_customers="reject"` rejects such
+    rows instead. Transactions naming an unknown article are always rejected.
+    """
     began = time.perf_counter()
     database = settings.neo4j_database
     migrate(driver, database)
@@ -93,6 +101,7 @@ def load_data(
         settings.effective_pseudonym_key(),
         known_article_ids=_ids(driver, database, "graph/product_ids"),
         known_customer_ids=_ids(driver, database, "graph/customer_ids"),
+        unknown_customers=unknown_customers,
     )
     rejects_path = None
     if prepared.rejects.height:
@@ -108,6 +117,13 @@ def load_data(
     else:
         written, resumed = _batched(stages, driver, database, job_id, batch_size, show_progress)
         mode = "batched"
+    if use_bulk:
+        # the import replaced the database: the caller's driver holds bookmarks of the
+        # old one, so counts come through a fresh driver
+        with neo4j_service.driver(settings) as fresh:
+            counts = graph_stats(fresh, database)
+    else:
+        counts = graph_stats(driver, database)
     seconds = time.perf_counter() - began
     total = sum(prepared.counts.values())
     return LoadSummary(
@@ -120,11 +136,14 @@ def load_data(
         rejects_by_reason=dict(
             Counter(prepared.rejects.get_column("reason").to_list()).most_common()
         ),
+        rejects_by_source=dict(
+            Counter(prepared.rejects.get_column("source").to_list()).most_common()
+        ),
         rejects_file=str(rejects_path) if rejects_path else None,
         seconds=round(seconds, 2),
         rows_per_second=round(total / seconds, 1) if seconds else 0.0,
         resumed_from=resumed,
-        counts_after=graph_stats(driver, database),
+        counts_after=counts,
     )
 
 
