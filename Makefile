@@ -26,6 +26,7 @@ services-down:
 	@test -x $(BIN)/ragrec && $(BIN)/ragrec services down || true
 
 demo: services-up
+	$(BIN)/ragrec load-data data/sample --if-empty
 	$(BIN)/ragrec serve --port $(PORT)
 
 lint: $(STAMP)

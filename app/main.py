@@ -1,17 +1,66 @@
-"""Application factory: `uvicorn app.main:create_app --factory`."""
+"""Application factory: `uvicorn app.main:create_app --factory`.
+
+Everything lives under `/api/v1`; OpenAPI at `/schema` (`/schema/openapi.json`). The
+Neo4j driver, the PostgreSQL pool and the other long-lived clients are opened once in
+the lifespan (`app.lib.resources`) and injected as the `resources` dependency.
+"""
 
 from __future__ import annotations
 
 from litestar import Litestar, Router
+from litestar.di import Provide
+from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 
+from app.domain import registry
 from app.domain.system.controllers import SystemController
+from app.lib import metrics
+from app.lib.errors import EXCEPTION_HANDLERS
+from app.lib.resources import Resources, lifespan, provide_resources
+from app.lib.security import SCHEME, SECURITY_COMPONENTS, public_api_key, require_api_key
 from ragrec import __version__
+from ragrec.config import Settings, get_settings
+
+#: multipart framing on top of the largest accepted image
+_UPLOAD_OVERHEAD_BYTES = 64 * 1024
 
 
-def create_app() -> Litestar:
-    api = Router(path="/api/v1", route_handlers=[SystemController])
+def create_app(settings: Settings | None = None, resources: Resources | None = None) -> Litestar:
+    settings = settings or (resources.settings if resources else get_settings())
+    public = Router(path="/", guards=[public_api_key], route_handlers=registry.public_handlers())
+    internal = Router(
+        path="/internal",
+        guards=[require_api_key],
+        security=[{SCHEME: []}],
+        route_handlers=registry.internal_handlers(),
+    )
+    api = Router(
+        path="/api/v1",
+        route_handlers=[SystemController, *registry.open_handlers(), public, internal],
+    )
+    middleware = [metrics.PROMETHEUS.middleware]
+    if settings.api_rate_limit > 0:
+        middleware.append(
+            RateLimitConfig(
+                rate_limit=(settings.api_rate_limit_unit, settings.api_rate_limit),  # type: ignore[arg-type]
+                exclude=[r"^/api/v1/health$", r"^/api/v1/metrics$", r"^/schema"],
+            ).middleware
+        )
     return Litestar(
         route_handlers=[api],
-        openapi_config=OpenAPIConfig(title="RagRec API", version=__version__, path="/schema"),
+        dependencies={"resources": Provide(provide_resources, sync_to_thread=False)},
+        lifespan=[lifespan(settings, resources)],
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=middleware,
+        request_max_body_size=settings.api_max_upload_bytes + _UPLOAD_OVERHEAD_BYTES,
+        openapi_config=OpenAPIConfig(
+            title="RagRec API",
+            version=__version__,
+            path="/schema",
+            components=SECURITY_COMPONENTS,
+            description="Graph-native recommendations. Customer ids are the shop's own; the "
+            "API pseudonymises them at the boundary and never stores or returns them. Every "
+            'error is `{"error": {"status", "code", "message", "field"}}`.',
+        ),
+        debug=False,
     )

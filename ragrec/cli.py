@@ -121,13 +121,19 @@ def load_data_cmd(
             "(default: create them with unknown age)",
         ),
     ] = False,
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="do nothing when the graph already has products")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Validate, pseudonymise and load a folder into Neo4j (idempotent, resumable)."""
-    from ragrec.graph.loader import load_data
+    from ragrec.graph.loader import graph_stats, load_data
 
     settings = get_settings()
     with neo4j_service.driver(settings) as driver:
+        if if_empty and graph_stats(driver, settings.neo4j_database)["nodes"].get("Product"):
+            console.print("the graph already has products: nothing to load (--if-empty)")
+            return
         summary = load_data(
             path,
             settings,
@@ -278,6 +284,10 @@ _register_privacy(app)
 from ragrec.recommender.cli import register as _register_recommender  # noqa: E402
 
 _register_recommender(app)
+
+from ragrec.embeddings.cli import register as _register_embeddings  # noqa: E402
+
+_register_embeddings(app)
 
 
 if __name__ == "__main__":

@@ -125,7 +125,7 @@ class Settings(BaseSettings):
     api_rate_limit_unit: str = Field(default="minute", pattern="^(second|minute|hour|day)$")
     api_max_upload_bytes: int = Field(default=5_000_000, gt=0, description="image upload limit")
     api_cache_ttl_s: float = Field(
-        default=30.0, ge=0, description="recommendation cache TTL (per process); 0 = off"
+        default=60.0, ge=0, description="recommendation cache TTL (per process); 0 = off"
     )
     api_cache_size: int = Field(default=10_000, ge=1)
     vector_benchmark_dir: Path | None = Field(

@@ -13,6 +13,7 @@ import hashlib
 import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
 from neo4j import Driver
 
@@ -86,7 +87,7 @@ def record_interactions(driver: Driver, settings: Settings, events: list[Interac
     Raises InteractionError naming the field of the first invalid event; nothing is
     stored then (all events go in one transaction).
     """
-    rows = []
+    rows: list[dict[str, Any]] = []
     for index, event in enumerate(events):
         if event.type not in INTERACTION_TYPES:
             raise InteractionError(
@@ -115,7 +116,7 @@ def record_interactions(driver: Driver, settings: Settings, events: list[Interac
         )
     if not rows:
         return 0
-    wanted = sorted({r["product_id"] for r in rows})
+    wanted = sorted({str(r["product_id"]) for r in rows})
     found, _, _ = driver.execute_query(
         query("etl/existing_products"), ids=wanted, database_=settings.neo4j_database
     )

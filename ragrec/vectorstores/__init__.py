@@ -1,0 +1,27 @@
+"""Vector stores behind one protocol: pgvector, Qdrant (embedded engine or server), Neo4j.
+
+See `base` for the protocol, filters and named errors, `fallback` for opening a store by
+kind and for trying stores in a configured order.
+"""
+
+from ragrec.vectorstores.base import (
+    STORE_KINDS,
+    HnswParams,
+    IndexNotFoundError,
+    SearchFilters,
+    StoreUnavailableError,
+    VectorHit,
+    VectorStore,
+    VectorStoreError,
+)
+
+__all__ = [
+    "STORE_KINDS",
+    "HnswParams",
+    "IndexNotFoundError",
+    "SearchFilters",
+    "StoreUnavailableError",
+    "VectorHit",
+    "VectorStore",
+    "VectorStoreError",
+]

@@ -23,7 +23,7 @@ from ragrec.graph.loader import graph_stats, load_data
 pytestmark = pytest.mark.integration
 
 SAMPLE = PROJECT_ROOT / "data" / "sample"
-DAY_SLICE = PROJECT_ROOT.parent / "shared" / "data" / "hm_day_slice"
+DAY_SLICE = PROJECT_ROOT / "data" / "day_slice"
 
 
 def _wipe(driver: Driver, settings: Settings) -> None:
@@ -229,8 +229,7 @@ def test_hostile_customer_id_is_stored_as_a_pseudonym(
     hostile = "x' }) MATCH (n) DETACH DELETE n //"
     folder = _bad_folder(
         tmp_path,
-        "t_dat,customer_id,article_id,price\n"
-        f'2020-09-04,"{hostile}",{int(articles[0])},0.02\n',
+        f't_dat,customer_id,article_id,price\n2020-09-04,"{hostile}",{int(articles[0])},0.02\n',
     )
     load_data(folder, settings, empty_graph, show_progress=False)
     pseudonym = pseudonymise_customer_id(hostile, settings.effective_pseudonym_key())

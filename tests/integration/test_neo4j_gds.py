@@ -46,9 +46,7 @@ def _project(gds: GraphDataScience, label: str):  # type: ignore[no-untyped-def]
     )
 
 
-def test_louvain_finds_two_cliques(
-    gds: GraphDataScience, neo4j_driver: Driver, label: str
-) -> None:
+def test_louvain_finds_two_cliques(gds: GraphDataScience, neo4j_driver: Driver, label: str) -> None:
     _two_cliques(neo4j_driver, label)
     graph, result = _project(gds, label)
     try:

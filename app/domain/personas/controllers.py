@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from litestar import Controller, get
+
+from app.domain.personas.schemas import CustomerPersona, PersonaList
+from app.domain.personas.services import list_personas, persona_of
+from app.lib.errors import error_specs
+from app.lib.params import CustomerId
+from app.lib.resources import ResourcesDep
+
+
+class PersonaController(Controller):
+    tags = ["personas"]
+
+    @get(
+        "/personas",
+        sync_to_thread=True,
+        summary="The current personas",
+        description="Biggest first, with name, description, size, top categories, age mix and "
+        "price level. Empty until `ragrec discover-personas` has run.",
+        responses=error_specs(),
+    )
+    def personas(self, resources: ResourcesDep) -> PersonaList:
+        return list_personas(resources)
+
+    @get(
+        "/persona/{customer_id:str}",
+        sync_to_thread=True,
+        summary="One customer's persona",
+        description="`customer_id` is the shop's own id (pseudonymised here). Without a "
+        "persona, `reason` says why.",
+        responses=error_specs(404),
+    )
+    def persona(self, resources: ResourcesDep, customer_id: CustomerId) -> CustomerPersona:
+        return persona_of(resources, customer_id)

@@ -1,0 +1,1 @@
+"""Shared pieces of the API: errors, resources, security, metrics, parameters."""

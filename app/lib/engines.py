@@ -1,0 +1,66 @@
+"""The ragrec engines the API serves from, built once per process (see `Resources.lazy`)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from app.lib.resources import Resources
+from ragrec.recommender.engine import Recommender
+from ragrec.retrieval.service import ProductRetrieval
+
+log = logging.getLogger("ragrec.api")
+
+
+def retrieval(resources: Resources) -> ProductRetrieval:
+    def build() -> ProductRetrieval:
+        return ProductRetrieval(resources.settings, resources.driver)
+
+    engine: ProductRetrieval = resources.lazy("retrieval", build)
+    return engine
+
+
+def recommender(resources: Resources) -> Recommender:
+    def build() -> Recommender:
+        return Recommender(
+            resources.driver,
+            resources.settings,
+            search_retriever=_SemanticSearch(resources),
+        )
+
+    engine: Recommender = resources.lazy("recommender", build)
+    return engine
+
+
+def warm_up(resources: Resources) -> None:
+    """Build the engines at startup, so the first request does not pay for it."""
+    recommender(resources)
+    retrieval(resources)
+
+
+class _SemanticSearch:
+    """The recommender's text retriever: #4's vector search on product texts. When the
+    text embeddings or the encoder are missing it proposes nothing (full-text search still
+    runs) and does not try again for `RETRY_S` seconds: a failed attempt costs an encoding
+    and a round trip to every store."""
+
+    RETRY_S = 60.0
+
+    def __init__(self, resources: Resources) -> None:
+        self.resources = resources
+        self._unavailable_until = 0.0
+
+    def search(self, query: Any, k: int) -> list[tuple[str, float]]:
+        from ragrec.embeddings.base import EncoderError
+        from ragrec.vectorstores.base import VectorStoreError
+
+        if time.monotonic() < self._unavailable_until:
+            return []
+        try:
+            result = retrieval(self.resources).search_text(str(query), top_k=k)
+        except (VectorStoreError, EncoderError, ValueError) as exc:
+            log.info("semantic search unavailable for %.0fs: %s", self.RETRY_S, exc)
+            self._unavailable_until = time.monotonic() + self.RETRY_S
+            return []
+        return [(item.id, float(item.score)) for item in result.items]

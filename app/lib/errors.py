@@ -1,0 +1,171 @@
+"""One error shape for every failed request, and the exception handlers that produce it.
+
+Every error response is ``{"error": {"status", "code", "message", "field"}}``: validation
+failures name the offending field, unknown ids carry the id in the message, and a crash
+becomes a 500 that is logged here with its traceback but never shows one to the client.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.types import ExceptionHandlersMap
+
+from app.lib import metrics
+
+log = logging.getLogger("ragrec.api")
+
+
+class ErrorDetail(msgspec.Struct, kw_only=True):
+    status: int
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorResponse(msgspec.Struct):
+    error: ErrorDetail
+
+
+class ApiError(Exception):
+    """An error with a status, a stable code and (where it applies) the offending field."""
+
+    status: int = 400
+    code: str = "validation_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        status: int | None = None,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        if status is not None:
+            self.status = status
+        if code is not None:
+            self.code = code
+
+
+class NotFound(ApiError):
+    status = 404
+    code = "not_found"
+
+
+class Unprocessable(ApiError):
+    status = 422
+    code = "unprocessable"
+
+
+class PayloadTooLarge(ApiError):
+    status = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(ApiError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+class Unavailable(ApiError):
+    status = 503
+    code = "service_unavailable"
+
+
+STATUS_CODES: dict[int, str] = {
+    400: "validation_error",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "unprocessable",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "service_unavailable",
+}
+
+_DESCRIPTIONS: dict[int, str] = {
+    400: "invalid request: `field` names the offending parameter or body field",
+    401: "missing or wrong X-API-Key",
+    404: "unknown id (named in `message`) or path",
+    413: "upload larger than the configured limit",
+    415: "unsupported upload type",
+    422: "well-formed but unprocessable request",
+    429: "rate limit exceeded for this client",
+    500: "internal error (logged on the server; no details returned)",
+    503: "a required service is unavailable",
+}
+
+
+def error_specs(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI responses in the error shape: 400, 401, 429 and 500 plus the given ones."""
+    wanted = sorted({400, 401, 429, 500, *statuses})
+    return {
+        s: ResponseSpec(data_container=ErrorResponse, description=_DESCRIPTIONS[s]) for s in wanted
+    }
+
+
+def error_response(
+    status: int,
+    message: str,
+    *,
+    code: str | None = None,
+    field: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[ErrorResponse]:
+    code = code or STATUS_CODES.get(status, "error")
+    metrics.ERRORS.labels(status=str(status), code=code).inc()
+    return Response(
+        ErrorResponse(ErrorDetail(status=status, code=code, message=message, field=field)),
+        status_code=status,
+        headers=headers,
+        media_type="application/json",
+    )
+
+
+def _validation_handler(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    field: str | None = None
+    message = exc.detail
+    extra = exc.extra
+    if isinstance(extra, list) and extra and isinstance(extra[0], dict):
+        first = extra[0]
+        field = first.get("key") or None
+        reason = str(first.get("message") or exc.detail)
+        message = f"invalid {field!r}: {reason}" if field else reason
+    return error_response(400, message, code="validation_error", field=field)
+
+
+def _api_error_handler(_: Request[Any, Any, Any], exc: ApiError) -> Response[Any]:
+    return error_response(exc.status, exc.message, code=exc.code, field=exc.field)
+
+
+def _http_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    status = exc.status_code
+    if status >= 500:
+        log.error("HTTP %s: %s", status, exc.detail)
+        return error_response(status, "internal error" if status == 500 else exc.detail)
+    return error_response(status, exc.detail, headers=exc.headers)
+
+
+def _crash_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(500, "internal error; the server logged the details")
+
+
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    ValidationException: _validation_handler,
+    ApiError: _api_error_handler,
+    HTTPException: _http_handler,
+    Exception: _crash_handler,
+}

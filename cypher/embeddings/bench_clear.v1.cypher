@@ -1,0 +1,3 @@
+// Delete all benchmark nodes in batches (auto-commit transaction). params: none. returns: nothing
+MATCH (n:VectorBench)
+CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS

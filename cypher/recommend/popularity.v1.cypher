@@ -1,0 +1,12 @@
+// Popular products: purchases in the last $window_days before $ref_date, time-decayed.
+// params: $as_of, $ref_date, $window_days, $half_life_days, $exclude_ids, $limit
+// returns: product_id, name, category, price, in_stock, created_at, score, buyers
+MATCH ()-[r:PURCHASED]->(p:Product)
+WHERE r.ts < $as_of AND r.ts >= $ref_date - duration({days: $window_days})
+  AND NOT p.id IN $exclude_ids
+WITH p, sum(0.5 ^ (duration.inDays(r.ts, $ref_date).days / toFloat($half_life_days))) AS score,
+     count(r) AS buyers
+ORDER BY score DESC, p.id
+LIMIT $limit
+RETURN p.id AS product_id, p.name AS name, p.product_type AS category, p.price AS price,
+       p.in_stock AS in_stock, p.created_at AS created_at, score, buyers

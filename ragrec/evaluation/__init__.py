@@ -1,0 +1,1 @@
+"""Offline evaluation: splits that cannot leak, a throwaway Neo4j, baselines, metrics."""

@@ -1,0 +1,1 @@
+"""Personas: behaviour clusters crossed with Louvain communities, named from the data."""

@@ -1,0 +1,610 @@
+"""Persona discovery, incremental assignment and lookup, on the graph.
+
+`discover()` runs the GDS specs (FastRP, Louvain, node similarity, BOUGHT_TOGETHER),
+clusters the customers' behaviour embeddings crossed with their Louvain communities
+(`ragrec.personas.clustering`), replaces the Persona nodes and BELONGS_TO links,
+names the personas from their purchases, measures quality (modularity, silhouette,
+stability across two seeds) and reports drift against the previous discovery.
+
+`assign()` places new or changed customers on the nearest persona centroid without
+re-clustering: their embedding is folded in from the products they interacted with
+(each product's vector = weighted mean of its buyers' embeddings, written at discovery).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from graphdatascience import GraphDataScience
+from neo4j import Driver
+from sklearn.metrics import adjusted_rand_score, silhouette_score
+
+from ragrec.cypher import query
+from ragrec.etl.pseudonymise import pseudonymise_customer_id
+from ragrec.gds.pipeline import (
+    StepResult,
+    recorded_runs,
+    reference_date,
+    run_autocommit,
+    run_specs,
+    stream_customer_embeddings,
+)
+from ragrec.gds.specs import GdsSpec, Weights, load_spec, load_specs
+from ragrec.personas.clustering import (
+    ClusteringConfig,
+    PersonaClustering,
+    find_personas,
+    l2_normalise,
+    nearest_centroid,
+)
+from ragrec.personas.drift import PersonaShare, drift_report
+from ragrec.personas.naming import PersonaProfile, name_persona, price_label, unique_names
+
+PERSONA_VERSION = 1
+EMBEDDING_SPEC = "behavior_embeddings"
+WRITE_BATCH = 5_000
+Progress = Callable[[str], None]
+
+NO_HISTORY = (
+    "no persona: the customer has no purchases or interactions yet; personas are derived "
+    "from behaviour, so one is assigned by `ragrec assign-personas` after the first purchase"
+)
+NOT_ASSIGNED = (
+    "no persona yet: the customer has history but arrived after the last discovery; "
+    "run `ragrec assign-personas`"
+)
+
+
+@dataclass
+class DiscoverReport:
+    version: int
+    seed: int
+    customers: int
+    personas: list[dict[str, Any]]
+    method: str
+    modularity: float | None
+    silhouette: float | None
+    stability_ari: float | None
+    stability_seed: int | None
+    noise: int
+    merged: int
+    gds_steps: list[dict[str, Any]]
+    timings: dict[str, float]
+    drift: dict[str, Any]
+    planted_ari: float | None = None
+    clustering: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class AssignReport:
+    candidates: int
+    assigned: int
+    changed: int
+    without_embedding: int
+    seconds: float
+    by_persona: dict[str, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def discover(
+    gds: GraphDataScience,
+    driver: Driver,
+    database: str,
+    *,
+    seed: int = 42,
+    config: ClusteringConfig | None = None,
+    stability: bool = True,
+    run_gds: bool = True,
+    specs: list[GdsSpec] | None = None,
+    progress: Progress | None = None,
+) -> DiscoverReport:
+    """Discover personas end to end (see the module docstring) and write them."""
+    say = progress or (lambda _msg: None)
+    config = config or ClusteringConfig(seed=seed)
+    timings: dict[str, float] = {}
+    steps: list[StepResult] = []
+    if run_gds:
+        steps = run_specs(
+            gds, driver, database, specs if specs is not None else load_specs(), seed=seed,
+            progress=say,
+        )  # fmt: skip
+        for step in steps:
+            timings[f"gds:{step.spec}"] = step.seconds
+
+    started = time.perf_counter()
+    say("personas: reading embeddings and communities")
+    ids, embeddings, communities = _read_customers(driver, database)
+    if not ids:
+        raise ValueError(
+            "no customer has a behaviour embedding: load purchases, then run "
+            "`ragrec discover-personas` (it runs the GDS specs first)"
+        )
+    say(f"personas: HDBSCAN x Louvain on {len(ids):,} customers")
+    clustering = find_personas(embeddings, communities, config)
+    timings["cluster"] = round(time.perf_counter() - started, 3)
+
+    started = time.perf_counter()
+    say(f"personas: writing {clustering.k} personas")
+    previous = _previous_snapshot(driver, database)
+    persona_ids = _write_personas(driver, database, ids, clustering, seed)
+    profiles = _write_profiles(driver, database)
+    _write_product_basis(driver, database, ids, embeddings)
+    timings["write"] = round(time.perf_counter() - started, 3)
+
+    started = time.perf_counter()
+    x = l2_normalise(embeddings)
+    silhouette = _silhouette(x, clustering.labels, seed)
+    stability_ari = None
+    stability_seed = None
+    if stability:
+        stability_seed = seed + 1
+        say(f"personas: stability run with seed {stability_seed}")
+        stability_ari = _stability(
+            gds, driver, database, ids, clustering.labels, stability_seed, config
+        )
+    timings["quality"] = round(time.perf_counter() - started, 3)
+
+    modularity = next(
+        (float(s.result["modularity"]) for s in steps if "modularity" in s.result), None
+    )
+    if modularity is None:
+        modularity = _recorded_modularity(driver, database)
+    rows = _persona_rows(persona_ids, clustering, profiles)
+    current = [
+        PersonaShare(r["id"], r["name"], r["size"], profiles.get(r["id"], {}).get("profile", {}))
+        for r in rows
+    ]
+    snapshot_id = f"personas:v{PERSONA_VERSION}@{time.strftime('%Y-%m-%dT%H:%M:%S')}"
+    drift = drift_report(
+        current,
+        previous[1] if previous else None,
+        current_version=snapshot_id,
+        previous_version=previous[0] if previous else None,
+    )
+    report = DiscoverReport(
+        version=PERSONA_VERSION,
+        seed=seed,
+        customers=len(ids),
+        personas=rows,
+        method=clustering.method,
+        modularity=modularity,
+        silhouette=silhouette,
+        stability_ari=stability_ari,
+        stability_seed=stability_seed,
+        noise=clustering.stats["noise"],
+        merged=clustering.stats["merged"],
+        gds_steps=[s.to_dict() for s in steps],
+        timings=timings,
+        drift=drift.to_dict(),
+        clustering=clustering.stats,
+    )
+    _save_snapshot(driver, database, snapshot_id, seed, current, report)
+    return report
+
+
+def planted_ari(driver: Driver, database: str, truth: dict[str, int]) -> tuple[float, int]:
+    """ARI between current personas and planted segments {pseudonym: segment}; (ari, n)."""
+    records, _, _ = driver.execute_query(query("personas/memberships"), database_=database)
+    pairs = [(truth[r["id"]], r["persona_id"]) for r in records if r["id"] in truth]
+    if not pairs:
+        return 0.0, 0
+    planted, found = zip(*pairs, strict=True)
+    return float(adjusted_rand_score(planted, found)), len(pairs)
+
+
+def load_planted_segments(path: Path, key: bytes) -> dict[str, int]:
+    """`segments_ground_truth.csv` of the generator as {graph customer id: segment}."""
+    with path.open(newline="") as fh:
+        return {
+            pseudonymise_customer_id(row["customer_id"], key): int(row["segment"])
+            for row in csv.DictReader(fh)
+        }
+
+
+def assign(driver: Driver, database: str, *, progress: Progress | None = None) -> AssignReport:
+    """Assign new or changed customers to the nearest persona centroid (no re-clustering)."""
+    say = progress or (lambda _msg: None)
+    started = time.perf_counter()
+    personas = current_personas(driver, database)
+    if not personas:
+        raise ValueError("there are no personas yet: run `ragrec discover-personas` first")
+    centroids = np.array([p["centroid"] for p in personas], dtype=np.float64)
+    records, _, _ = driver.execute_query(query("personas/customers_to_assign"), database_=database)
+    todo = [r.data() for r in records]
+    say(f"assign: {len(todo):,} new or changed customers")
+    spec = load_spec(EMBEDDING_SPEC)
+    weights = spec.weights or Weights()
+    reference = reference_date(driver, database)
+    as_of = _latest_event(driver, database) or reference
+    by_persona: Counter[str] = Counter()
+    assigned = without = changed = 0
+    for start in range(0, len(todo), WRITE_BATCH):
+        batch = todo[start : start + WRITE_BATCH]
+        ids = [r["id"] for r in batch]
+        vectors = _fold_in(driver, database, ids, reference, weights)
+        rows, folds = [], []
+        for r in batch:
+            vector = vectors.get(r["id"])
+            if vector is None:
+                without += 1
+                continue
+            best, sim = nearest_centroid(vector[None, :], centroids)
+            persona_id = personas[int(best[0])]["id"]
+            rows.append(
+                {"customer_id": r["id"], "persona_id": persona_id, "via": "fold_in",
+                 "similarity": float(sim[0])}
+            )  # fmt: skip
+            folds.append({"customer_id": r["id"], "embedding": vector.tolist()})
+            by_persona[persona_id] += 1
+            changed += int(r["persona_id"] is not None and r["persona_id"] != persona_id)
+        if rows:
+            driver.execute_query(query("personas/write_fold_in"), rows=folds, database_=database)
+            driver.execute_query(
+                query("personas/write_memberships"),
+                rows=rows,
+                version=PERSONA_VERSION,
+                as_of=as_of,
+                database_=database,
+            )
+        assigned += len(rows)
+    driver.execute_query(query("personas/refresh_sizes"), database_=database)
+    return AssignReport(
+        candidates=len(todo),
+        assigned=assigned,
+        changed=changed,
+        without_embedding=without,
+        seconds=round(time.perf_counter() - started, 3),
+        by_persona=dict(by_persona.most_common()),
+    )
+
+
+def current_personas(driver: Driver, database: str) -> list[dict[str, Any]]:
+    records, _, _ = driver.execute_query(query("personas/current_personas"), database_=database)
+    return [r.data() for r in records]
+
+
+def customer_persona(driver: Driver, database: str, customer_id: str) -> dict[str, Any] | None:
+    """A customer's persona, community and categories; `reason` says why there is no persona.
+
+    `customer_id` is the graph id (pseudonym). None if the customer is unknown.
+    """
+    records, _, _ = driver.execute_query(
+        query("personas/customer_persona"), id=customer_id, database_=database
+    )
+    if not records:
+        return None
+    out = records[0].data()
+    history = out["purchases"] + out["interactions"]
+    out["reason"] = None if out["persona"] else (NOT_ASSIGNED if history else NO_HISTORY)
+    cats, _, _ = driver.execute_query(
+        query("personas/customer_categories"), id=customer_id, limit=5, database_=database
+    )
+    out["categories"] = [r.data() for r in cats]
+    out["community_categories"] = []
+    if out["community_id"] is not None:
+        comm, _, _ = driver.execute_query(
+            query("personas/community_categories"),
+            community=out["community_id"],
+            limit=5,
+            database_=database,
+        )
+        out["community_categories"] = [r.data() for r in comm]
+    return out
+
+
+# -- helpers ---------------------------------------------------------------------------
+
+
+def _read_customers(driver: Driver, database: str) -> tuple[list[str], np.ndarray, np.ndarray]:
+    ids: list[str] = []
+    vectors: list[list[float]] = []
+    communities: list[int] = []
+    with driver.session(database=database) as session:
+        for record in session.run(query("personas/customers_for_clustering")):
+            ids.append(record["id"])
+            vectors.append(record["embedding"])
+            communities.append(int(record["community"]))
+    if not ids:
+        return [], np.zeros((0, 0)), np.zeros(0, dtype=np.int64)
+    return ids, np.array(vectors, dtype=np.float64), np.array(communities, dtype=np.int64)
+
+
+def _write_personas(
+    driver: Driver, database: str, ids: list[str], clustering: PersonaClustering, seed: int
+) -> list[str]:
+    for name in (
+        "personas/clear_memberships",
+        "personas/clear_customer_personas",
+        "personas/delete_personas",
+    ):
+        run_autocommit(driver, database, name, {})
+    persona_ids = [f"persona-v{PERSONA_VERSION}-{k:02d}" for k in range(clustering.k)]
+    sizes = np.bincount(clustering.labels, minlength=clustering.k)
+    driver.execute_query(
+        query("personas/create_personas"),
+        rows=[
+            {
+                "id": persona_ids[k],
+                "props": {
+                    "version": PERSONA_VERSION,
+                    "size": int(sizes[k]),
+                    "centroid_embedding": clustering.centroids[k].tolist(),
+                    "community_id": clustering.persona_keys[k][0],
+                    "cluster_id": clustering.persona_keys[k][1],
+                    "method": clustering.method,
+                    "seed": seed,
+                    "name": persona_ids[k],
+                },
+            }
+            for k in range(clustering.k)
+        ],
+        database_=database,
+    )
+    as_of = _latest_event(driver, database)
+    rows = [
+        {
+            "customer_id": cid,
+            "persona_id": persona_ids[int(clustering.labels[i])],
+            "via": clustering.via[i],
+            "similarity": round(float(clustering.similarity[i]), 6),
+        }
+        for i, cid in enumerate(ids)
+    ]
+    for start in range(0, len(rows), WRITE_BATCH):
+        driver.execute_query(
+            query("personas/write_memberships"),
+            rows=rows[start : start + WRITE_BATCH],
+            version=PERSONA_VERSION,
+            as_of=as_of,
+            database_=database,
+        )
+    return persona_ids
+
+
+def _write_profiles(driver: Driver, database: str) -> dict[str, dict[str, Any]]:
+    profiles: dict[str, PersonaProfile] = defaultdict(PersonaProfile)
+    with driver.session(database=database) as session:
+        for r in session.run(query("personas/purchase_mix")):
+            prof = profiles[r["persona"]]
+            items = int(r["items"])
+            if r["index_group"]:
+                prof.index_groups[r["index_group"]] += items
+            if r["product_type"]:
+                prof.product_types[r["product_type"]] += items
+            if r["price_level"] is not None:
+                prof.price_level_sum += float(r["price_level"]) * items
+                prof.price_level_items += items
+        for r in session.run(query("personas/age_mix")):
+            profiles[r["persona"]].ages[r["age"]] += int(r["customers"])
+    ordered = sorted(profiles)
+    named = [name_persona(profiles[pid]) for pid in ordered]
+    names = unique_names([n for n, _ in named])
+    out: dict[str, dict[str, Any]] = {}
+    for pid, name, (_, description) in zip(ordered, names, named, strict=True):
+        prof = profiles[pid]
+        total_age = sum(prof.ages.values()) or 1
+        out[pid] = {
+            "id": pid,
+            "name": name,
+            "description": description,
+            "top_categories": [t for t, _ in prof.top(prof.product_types, 5)],
+            "top_index_groups": [t for t, _ in prof.top(prof.index_groups, 3)],
+            "age_mix": json.dumps(
+                {a: round(c / total_age, 3) for a, c in sorted(prof.ages.items())}
+            ),
+            "price_level": prof.price_level,
+            "price_label": price_label(prof.price_level, prof.price_levels),
+        }
+    driver.execute_query(
+        query("personas/set_profiles"), rows=list(out.values()), database_=database
+    )
+    for pid, prof in profiles.items():
+        out[pid]["profile"] = {
+            **{f"type:{t}": round(s, 4) for t, s in prof.top(prof.product_types, 30)},
+            **{f"group:{g}": round(s, 4) for g, s in prof.top(prof.index_groups, 10)},
+        }
+    return out
+
+
+def _write_product_basis(
+    driver: Driver, database: str, ids: list[str], embeddings: np.ndarray
+) -> None:
+    """Product vectors in customer-embedding space, for folding new customers in."""
+    spec = load_spec(EMBEDDING_SPEC)
+    weights = spec.weights or Weights()
+    index = {cid: i for i, cid in enumerate(ids)}
+    x = l2_normalise(embeddings)
+    sums: dict[str, np.ndarray] = {}
+    with driver.session(database=database) as session:
+        result = session.run(
+            query("personas/interaction_weights"),
+            customer_ids=None,
+            reference=reference_date(driver, database),
+            decay_days=float(weights.decay_days),
+            weights=weights.by_type(),
+        )
+        for r in result:
+            i = index.get(r["customer"])
+            if i is None:
+                continue
+            vec = sums.get(r["product"])
+            contribution = x[i] * float(r["weight"])
+            sums[r["product"]] = contribution if vec is None else vec + contribution
+    rows = [
+        {"id": pid, "vector": (v / (np.linalg.norm(v) or 1.0)).tolist()} for pid, v in sums.items()
+    ]
+    for start in range(0, len(rows), WRITE_BATCH):
+        driver.execute_query(
+            query("personas/write_product_basis"),
+            rows=rows[start : start + WRITE_BATCH],
+            version=PERSONA_VERSION,
+            database_=database,
+        )
+
+
+def _fold_in(
+    driver: Driver, database: str, ids: list[str], reference: date, weights: Weights
+) -> dict[str, np.ndarray]:
+    """Embeddings of `ids` = normalised weighted sum of their products' behaviour vectors."""
+    records, _, _ = driver.execute_query(
+        query("personas/interaction_weights"),
+        customer_ids=ids,
+        reference=reference,
+        decay_days=float(weights.decay_days),
+        weights=weights.by_type(),
+        database_=database,
+    )
+    pairs = [(r["customer"], r["product"], float(r["weight"])) for r in records]
+    products = sorted({p for _, p, _ in pairs})
+    basis_records, _, _ = driver.execute_query(
+        query("personas/product_basis"), ids=products, database_=database
+    )
+    basis = {r["id"]: np.array(r["vector"], dtype=np.float64) for r in basis_records}
+    out: dict[str, np.ndarray] = {}
+    for customer, product, weight in pairs:
+        vec = basis.get(product)
+        if vec is None:  # a product nobody with a persona bought yet
+            continue
+        out[customer] = out[customer] + weight * vec if customer in out else weight * vec
+    return {c: v / (np.linalg.norm(v) or 1.0) for c, v in out.items() if np.linalg.norm(v) > 0}
+
+
+def _silhouette(x: np.ndarray, labels: np.ndarray, seed: int) -> float | None:
+    k = len(set(labels.tolist()))
+    if k < 2 or k >= len(labels):
+        return None
+    sample = min(len(labels), 5_000)
+    return round(
+        float(silhouette_score(x, labels, metric="cosine", sample_size=sample, random_state=seed)),
+        4,
+    )
+
+
+def _stability(
+    gds: GraphDataScience,
+    driver: Driver,
+    database: str,
+    ids: list[str],
+    labels: np.ndarray,
+    seed: int,
+    config: ClusteringConfig,
+) -> float | None:
+    """ARI between the personas found and those found from FastRP run with `seed`."""
+    spec = load_spec(EMBEDDING_SPEC)
+    other_ids, other_embeddings = stream_customer_embeddings(gds, driver, database, spec, seed)
+    communities = dict(zip(ids, _read_communities(driver, database, ids), strict=True))
+    position = {cid: i for i, cid in enumerate(ids)}
+    keep = [i for i, cid in enumerate(other_ids) if cid in position]
+    if len(keep) < 2:
+        return None
+    other = find_personas(
+        other_embeddings[keep],
+        np.array([communities[other_ids[i]] for i in keep], dtype=np.int64),
+        ClusteringConfig(**{**asdict(config), "seed": seed}),
+    )
+    mine = labels[[position[other_ids[i]] for i in keep]]
+    return round(float(adjusted_rand_score(mine, other.labels)), 4)
+
+
+def _read_communities(driver: Driver, database: str, ids: list[str]) -> list[int]:
+    records, _, _ = driver.execute_query(query("personas/communities"), ids=ids, database_=database)
+    found = {r["id"]: int(r["community"]) for r in records}
+    return [found.get(cid, -1) for cid in ids]
+
+
+def _latest_event(driver: Driver, database: str) -> date | None:
+    records, _, _ = driver.execute_query(query("personas/latest_event_date"), database_=database)
+    value = records[0]["latest"] if records else None
+    return None if value is None else date(value.year, value.month, value.day)
+
+
+def _persona_rows(
+    persona_ids: list[str], clustering: PersonaClustering, profiles: dict[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    sizes = np.bincount(clustering.labels, minlength=clustering.k)
+    total = int(sizes.sum()) or 1
+    via = Counter(
+        (int(label), how) for label, how in zip(clustering.labels, clustering.via, strict=True)
+    )
+    rows = []
+    for k, pid in enumerate(persona_ids):
+        prof = profiles.get(pid, {})
+        rows.append(
+            {
+                "id": pid,
+                "name": prof.get("name", pid),
+                "description": prof.get("description", ""),
+                "size": int(sizes[k]),
+                "share": round(int(sizes[k]) / total, 4),
+                "community_id": clustering.persona_keys[k][0],
+                "cluster_id": clustering.persona_keys[k][1],
+                "noise_assigned": via[(k, "noise")],
+                "merged": via[(k, "merged_small_intersection")],
+                "top_categories": prof.get("top_categories", []),
+                "top_index_groups": prof.get("top_index_groups", []),
+                "age_mix": json.loads(prof.get("age_mix", "{}")),
+                "price_level": prof.get("price_label", "price n/a"),
+            }
+        )
+    return rows
+
+
+def _previous_snapshot(driver: Driver, database: str) -> tuple[str, list[PersonaShare]] | None:
+    records, _, _ = driver.execute_query(query("personas/previous_snapshot"), database_=database)
+    if not records:
+        return None
+    data = json.loads(records[0]["personas"] or "[]")
+    return records[0]["id"], [
+        PersonaShare(p["id"], p["name"], int(p["size"]), p.get("profile") or {}) for p in data
+    ]
+
+
+def _save_snapshot(
+    driver: Driver,
+    database: str,
+    snapshot_id: str,
+    seed: int,
+    personas: list[PersonaShare],
+    report: DiscoverReport,
+) -> None:
+    metrics = {
+        "customers": report.customers,
+        "modularity": report.modularity,
+        "silhouette": report.silhouette,
+        "stability_ari": report.stability_ari,
+        "noise": report.noise,
+        "merged": report.merged,
+        "method": report.method,
+        "drift_total_variation": report.drift["total_variation"],
+    }
+    driver.execute_query(
+        query("personas/save_snapshot"),
+        id=snapshot_id,
+        version=PERSONA_VERSION,
+        seed=seed,
+        personas=json.dumps([asdict(p) for p in personas]),
+        metrics=json.dumps(metrics),
+        database_=database,
+    )
+
+
+def _recorded_modularity(driver: Driver, database: str) -> float | None:
+    for run in recorded_runs(driver, database):
+        result = json.loads(run.get("result") or "{}")
+        if "modularity" in result:
+            return float(result["modularity"])
+    return None

@@ -1,0 +1,627 @@
+"""The `Recommender`: candidates -> fusion -> (cross-encoder rerank) -> business rules.
+
+Constructed once with a driver and settings (and optional #4 retrievers); each context
+method answers one request. Generators run concurrently (one round trip each), so a
+request costs the profile query plus the slowest generator.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from neo4j import Driver
+
+from ragrec.config import Settings
+from ragrec.recommender import ranker as ranker_mod
+from ragrec.recommender.errors import InvalidRequest, UnknownCustomer, UnknownProduct
+from ragrec.recommender.fusion import (
+    RRF_K,
+    FusionStrategy,
+    RRFFusion,
+    WeightedFusion,
+    min_max,
+    seed_weights,
+)
+from ragrec.recommender.generators import (
+    FAR_FUTURE,
+    GeneratorParams,
+    GeneratorResult,
+    GraphGenerators,
+    QueryRetriever,
+    SimilarProducts,
+    retriever_generator,
+)
+from ragrec.recommender.rerank import CrossEncoderReranker, product_text, profile_query
+from ragrec.recommender.rules import BusinessRules, apply_rules
+from ragrec.recommender.types import (
+    Candidate,
+    CandidatePool,
+    Context,
+    ProductInfo,
+    Profile,
+    Recommendation,
+    RecommendedItem,
+    Scored,
+)
+
+STRATEGIES = ("rrf", "weighted", "learned")
+TUNED_FILE = "fusion/best.json"
+CONTEXT_BOOST: dict[str, dict[str, float]] = {
+    "product": {
+        "co_purchase": 3.0,
+        "similar_items": 3.0,
+        "visual_similar": 3.0,
+        "text_similar": 3.0,
+    },
+    "cart": {"co_purchase": 3.0, "similar_items": 2.0, "visual_similar": 2.0, "text_similar": 2.0},
+}
+
+
+@dataclass
+class FusionConfig:
+    """What `ragrec tune` searches and saves; what `weighted`/`rrf` use at serve time."""
+
+    weights: dict[str, float] = field(default_factory=seed_weights)
+    rrf_k: int = RRF_K
+    limits: dict[str, int] = field(default_factory=dict)
+    rerank_alpha: float = 0.5
+    rerank_top: int = 20
+    #: per-context multipliers of generator weights: on a product page or a cart, what goes
+    #: with the items in view matters more than what the customer bought before
+    context_boost: dict[str, dict[str, float]] = field(default_factory=lambda: CONTEXT_BOOST)
+
+    def weights_for(self, context: str) -> dict[str, float]:
+        boost = self.context_boost.get(context, {})
+        return {g: w * boost.get(g, 1.0) for g, w in self.weights.items()}
+
+    @classmethod
+    def load(cls, path: Path) -> FusionConfig:
+        data = json.loads(path.read_text())
+        cfg = data.get("config", data)
+        return cls(
+            weights=dict(cfg.get("weights") or seed_weights()),
+            rrf_k=int(cfg.get("rrf_k", RRF_K)),
+            limits={k: int(v) for k, v in (cfg.get("limits") or {}).items()},
+            rerank_alpha=float(cfg.get("rerank_alpha", 0.5)),
+            rerank_top=int(cfg.get("rerank_top", 20)),
+        )
+
+
+def models_dir(settings: Settings) -> Path:
+    return settings.rec_models_dir or settings.home / "models"
+
+
+def rules_from_settings(settings: Settings) -> BusinessRules:
+    return BusinessRules(
+        max_per_category=settings.rec_max_per_category or None,
+        exclude_bought=settings.rec_exclude_bought,
+        repurchase_categories=frozenset(settings.rec_repurchase_categories),
+        new_arrival_days=settings.rec_new_arrival_days,
+        new_arrival_boost=settings.rec_new_arrival_boost,
+    )
+
+
+class Recommender:
+    def __init__(
+        self,
+        driver: Driver,
+        settings: Settings,
+        *,
+        params: GeneratorParams | None = None,
+        rules: BusinessRules | None = None,
+        fusion: FusionConfig | None = None,
+        visual: SimilarProducts | None = None,
+        text: SimilarProducts | None = None,
+        search_retriever: QueryRetriever | None = None,
+        image_retriever: QueryRetriever | None = None,
+        reranker: CrossEncoderReranker | None = None,
+        ranker_path: Path | None = None,
+        database: str | None = None,
+        workers: int = 8,
+    ) -> None:
+        self.driver = driver
+        self.settings = settings
+        self.database = database or settings.neo4j_database
+        self.params = params or GeneratorParams()
+        self.rules = rules or rules_from_settings(settings)
+        self.fusion = fusion or self._fusion_config()
+        self.graph = GraphGenerators(driver, self.database, self.params)
+        self.visual, self.text = visual, text
+        self.search_retriever, self.image_retriever = search_retriever, image_retriever
+        self.reranker = reranker
+        self.ranker_path = ranker_path
+        self._ranker: ranker_mod.LearnedFusion | None = None
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rec")
+        self._vector_index: tuple[float, bool] = (0.0, False)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False)
+
+    def __enter__(self) -> Recommender:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- contexts ------------------------------------------------------------------
+
+    def homepage(
+        self,
+        customer_id: str | None,
+        *,
+        k: int = 10,
+        strategy: str | None = None,
+        age_bracket: str | None = None,
+        query: str | None = None,
+        rerank: bool = False,
+        as_of: date | None = None,
+    ) -> Recommendation:
+        """Personal picks; `customer_id=None` (or a customer without history) is a cold start."""
+        started = time.perf_counter()
+        pool = self.homepage_pool(customer_id, age_bracket=age_bracket, as_of=as_of)
+        if rerank and query is None:
+            query = profile_query(pool.profile)
+        return self.finish(pool, k=k, strategy=strategy, rerank_query=query, started=started)
+
+    def product(
+        self,
+        product_id: str,
+        customer_id: str | None = None,
+        *,
+        k: int = 10,
+        strategy: str | None = None,
+        as_of: date | None = None,
+    ) -> Recommendation:
+        """A product page: similar products and what is bought together with it."""
+        started = time.perf_counter()
+        pool = self.items_pool("product", [product_id], customer_id, as_of=as_of)
+        return self.finish(pool, k=k, strategy=strategy, started=started)
+
+    def cart(
+        self,
+        items: Sequence[str],
+        customer_id: str | None = None,
+        *,
+        k: int = 10,
+        strategy: str | None = None,
+        as_of: date | None = None,
+    ) -> Recommendation:
+        """Basket completion: what goes with everything in the cart."""
+        started = time.perf_counter()
+        if not items:
+            raise InvalidRequest("the cart is empty: give at least one product id")
+        pool = self.items_pool("cart", list(dict.fromkeys(items)), customer_id, as_of=as_of)
+        return self.finish(pool, k=k, strategy=strategy, started=started)
+
+    def search(
+        self,
+        query: str | bytes | Path,
+        customer_id: str | None = None,
+        *,
+        k: int = 10,
+        strategy: str | None = None,
+        rerank: bool = True,
+        as_of: date | None = None,
+    ) -> Recommendation:
+        """Personalised search: text (full-text index, retriever) or an image (retriever)."""
+        started = time.perf_counter()
+        pool = self.search_pool(query, customer_id, as_of=as_of)
+        text = query if isinstance(query, str) and rerank and self.reranker else None
+        return self.finish(pool, k=k, strategy=strategy, rerank_query=text, started=started)
+
+    # -- candidate pools --------------------------------------------------------------
+
+    def profile(self, customer_id: str | None, as_of: date | None = None) -> Profile:
+        when = as_of or FAR_FUTURE
+        if customer_id is None:
+            rows = self.graph.rows("reference_date", as_of=when)
+            return Profile(None, ref_date=_native(rows[0]["ref_date"]) if rows else None)
+        rows = self.graph.rows(
+            "customer_profile",
+            customer_id=customer_id,
+            as_of=when,
+            history_limit=max(self.params.history_limit, 200),
+        )
+        if not rows:
+            raise UnknownCustomer(customer_id)
+        r = rows[0]
+        history = [{**h, "ts": _native(h["ts"])} for h in r["history"]]
+        return Profile(
+            customer_id=customer_id,
+            age_bracket=r["age_bracket"],
+            persona_id=r["persona_id"],
+            persona_name=r["persona_name"],
+            community_id=r["community_id"],
+            has_embedding=bool(r["has_embedding"]),
+            history=history,
+            bought=list(r["bought"]),
+            ref_date=_native(r["ref_date"]),
+        )
+
+    def homepage_pool(
+        self, customer_id: str | None, *, age_bracket: str | None = None, as_of: date | None = None
+    ) -> CandidatePool:
+        began = time.perf_counter()
+        profile = self.profile(customer_id, as_of)
+        if age_bracket and not profile.age_bracket:
+            profile.age_bracket = age_bracket
+        exclude = self._excluded(profile)
+        when = self._when(profile, as_of)
+        anchors = self._anchors(profile)
+        g = self.graph
+        tasks: list[Callable[[], GeneratorResult]] = [
+            lambda: g.popularity(sorted(exclude), when),
+            lambda: g.new_arrivals(sorted(exclude), when),
+        ]
+        tasks += self._persona_tasks(profile, exclude, when)
+        if not profile.cold_start:
+            ex = sorted(exclude)
+            tasks += [
+                lambda: g.co_purchase(anchors, ex),
+                lambda: g.similar_items(anchors, ex),
+                lambda: g.category_affinity(profile.category_shares(), ex, when),
+                self._neighbour_task(profile, anchors, ex, when),
+            ]
+            if profile.community_id is not None:
+                cid = profile.community_id
+                tasks.append(lambda: g.community_trending(cid, ex, when))
+            tasks += self._retriever_tasks(anchors, exclude, " you bought")
+        return self._pool_of("homepage", profile, tasks, exclude, as_of, began)
+
+    def items_pool(
+        self,
+        context: Context,
+        product_ids: Sequence[str],
+        customer_id: str | None,
+        *,
+        as_of: date | None = None,
+    ) -> CandidatePool:
+        began = time.perf_counter()
+        known = {p.product_id: p for p in self.graph.products(product_ids)}
+        for pid in product_ids:
+            if pid not in known:
+                raise UnknownProduct(pid)
+        profile = self.profile(customer_id, as_of)
+        exclude = self._excluded(profile) | set(product_ids)
+        when = self._when(profile, as_of)
+        anchors = [{"id": pid, "weight": 1.0, "name": known[pid].name} for pid in product_ids]
+        ex = sorted(exclude)
+        g = self.graph
+        tasks: list[Callable[[], GeneratorResult]] = [
+            lambda: g.co_purchase(anchors, ex),
+            lambda: g.similar_items(anchors, ex, you_bought=False),
+            lambda: g.purchase_neighbours(customer_id, anchors, ex, when),
+            lambda: g.category_affinity(
+                _shares([known[p].category for p in product_ids]), ex, when
+            ),
+            lambda: g.popularity(ex, when),
+        ]
+        if customer_id is not None:
+            tasks += self._persona_tasks(profile, exclude, when)
+        tasks += self._retriever_tasks(anchors, exclude, "")
+        pool = self._pool_of(context, profile, tasks, exclude, as_of, began)
+        pool.products.update(known)
+        return pool
+
+    def search_pool(
+        self, query: str | bytes | Path, customer_id: str | None, *, as_of: date | None = None
+    ) -> CandidatePool:
+        began = time.perf_counter()
+        profile = self.profile(customer_id, as_of)
+        exclude = self._excluded(profile)
+        when = self._when(profile, as_of)
+        g = self.graph
+        tasks: list[Callable[[], GeneratorResult]] = []
+        if isinstance(query, str):
+            if not query.strip():
+                raise InvalidRequest("the search query is empty")
+            text = query
+            tasks.append(lambda: g.search_text(text, sorted(exclude)))
+            if self.search_retriever is not None:
+                retriever = self.search_retriever
+                tasks.append(lambda: self._retrieved("text_similar", retriever, text, exclude))
+        else:
+            if self.image_retriever is None:
+                raise InvalidRequest("image search needs an image retriever (issue #4)")
+            image_retriever = self.image_retriever
+            tasks.append(lambda: self._retrieved("visual_similar", image_retriever, query, exclude))
+        if customer_id is not None and not profile.cold_start:
+            shares = profile.category_shares()
+            tasks.append(lambda: g.category_affinity(shares, sorted(exclude), when))
+        pool = self._pool_of("search", profile, tasks, exclude, as_of, began)
+        pool.query = query if isinstance(query, str) else None
+        if customer_id is not None:
+            # personalisation re-weights matches; it never adds unrelated products
+            matched = {
+                c.product_id
+                for g_, items in pool.lists.items()
+                if g_ != "category_affinity"
+                for c in items
+            }
+            if "category_affinity" in pool.lists:
+                pool.lists["category_affinity"] = [
+                    c for c in pool.lists["category_affinity"] if c.product_id in matched
+                ]
+        return pool
+
+    # -- fusion, rerank, rules --------------------------------------------------------
+
+    def strategy(self, name: str | None = None, context: str = "homepage") -> FusionStrategy:
+        name = name or self.settings.rec_strategy
+        if name == "rrf":
+            return RRFFusion(self.fusion.rrf_k, self.fusion.context_boost.get(context, {}))
+        if name == "weighted":
+            return WeightedFusion(self.fusion.weights_for(context), self.fusion.limits)
+        if name == "learned":
+            if self._ranker is None:
+                self._ranker = ranker_mod.LearnedFusion.load(
+                    self.ranker_path or models_dir(self.settings) / "ranker"
+                )
+            return self._ranker
+        raise InvalidRequest(f"unknown strategy {name!r}: choose one of {', '.join(STRATEGIES)}")
+
+    def finish(
+        self,
+        pool: CandidatePool,
+        *,
+        k: int = 10,
+        strategy: str | None = None,
+        rerank_query: str | None = None,
+        started: float | None = None,
+        fusion: FusionStrategy | None = None,
+    ) -> Recommendation:
+        """Fuse, rerank (when a query and a reranker are there), apply the rules, explain."""
+        t0 = time.perf_counter()
+        chosen = fusion or self.strategy(strategy, pool.context)
+        if isinstance(chosen, ranker_mod.LearnedFusion) and pool.stats is None:
+            pool.stats = self.product_stats(pool)
+        fused = chosen.fuse(pool)
+        t1 = time.perf_counter()
+        reranked = False
+        if rerank_query and self.reranker is not None and fused:
+            fused = self._rerank(pool, fused, rerank_query)
+            reranked = True
+        t2 = time.perf_counter()
+        final = apply_rules(
+            fused,
+            pool.products,
+            self.rules,
+            k=k,
+            bought=pool.profile.bought,
+            hidden=pool.exclude,
+            ref_date=pool.profile.ref_date,
+        )
+        items = self._explain(pool, final)
+        t3 = time.perf_counter()
+        timings = {
+            "candidates_ms": round(pool.seconds * 1000, 2),
+            "fusion_ms": round((t1 - t0) * 1000, 2),
+            "rerank_ms": round((t2 - t1) * 1000, 2),
+            "rules_ms": round((t3 - t2) * 1000, 2),
+        }
+        if started is not None:
+            timings["total_ms"] = round((t3 - started) * 1000, 2)
+        return Recommendation(
+            request_id=uuid.uuid4().hex,
+            context=pool.context,
+            strategy=chosen.name,
+            customer_id=pool.profile.customer_id,
+            items=items,
+            timings=timings,
+            cold_start=pool.profile.cold_start,
+            reranked=reranked,
+            persona=pool.profile.persona_name,
+        )
+
+    def product_stats(self, pool: CandidatePool) -> dict[str, dict[str, Any]]:
+        ids = sorted({c.product_id for items in pool.lists.values() for c in items})
+        rows = self.graph.rows(
+            "product_stats",
+            ids=ids,
+            as_of=pool.as_of or FAR_FUTURE,
+            ref_date=pool.profile.ref_date or date.today(),
+            window_days=self.params.popularity_window_days,
+        )
+        return {r["product_id"]: {**r, "last_sale": _native(r["last_sale"])} for r in rows}
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _fusion_config(self) -> FusionConfig:
+        path = models_dir(self.settings) / TUNED_FILE
+        cfg = FusionConfig.load(path) if path.exists() else FusionConfig()
+        if self.settings.rec_fusion_weights:
+            cfg.weights = dict(self.settings.rec_fusion_weights)
+        return cfg
+
+    def _when(self, profile: Profile, as_of: date | None) -> dict[str, Any]:
+        return {"as_of": as_of or FAR_FUTURE, "ref_date": profile.ref_date or date.today()}
+
+    def _excluded(self, profile: Profile) -> set[str]:
+        if not self.rules.exclude_bought:
+            return set()
+        repurchase = self.rules.repurchase_categories
+        return {h["id"] for h in profile.history if h.get("category") not in repurchase}
+
+    def _anchors(self, profile: Profile) -> list[dict[str, Any]]:
+        ref = profile.ref_date
+        half = self.params.anchor_half_life_days
+        out = []
+        for h in profile.history[: self.params.history_limit]:
+            days = (ref - h["ts"]).days if ref and h.get("ts") else 0
+            out.append({"id": h["id"], "name": h.get("name"), "weight": 0.5 ** (days / half)})
+        return out
+
+    def _persona_tasks(
+        self, profile: Profile, exclude: set[str], when: dict[str, Any]
+    ) -> list[Callable[[], GeneratorResult]]:
+        g, ex = self.graph, sorted(exclude)
+        if profile.persona_id is not None:
+            pid, pname = profile.persona_id, profile.persona_name
+            return [lambda: g.persona_favourites(pid, pname, ex, when)]
+        bracket = profile.age_bracket
+        if not bracket or bracket == "unknown":
+            return []
+
+        def by_demographics() -> GeneratorResult:
+            persona = g.persona_for_age_bracket(bracket)
+            if persona is not None:
+                return g.persona_favourites(persona[0], persona[1], ex, when)
+            return g.cohort_favourites(bracket, ex, when)
+
+        return [by_demographics]
+
+    def _neighbour_task(
+        self, profile: Profile, anchors: list[dict[str, Any]], ex: list[str], when: dict[str, Any]
+    ) -> Callable[[], GeneratorResult]:
+        g, cid = self.graph, profile.customer_id
+        if cid is not None and profile.has_embedding and self._has_vector_index():
+            index = self.settings.rec_customer_vector_index
+            return lambda: g.behaviour_neighbours(cid, index, ex, when)
+        return lambda: g.purchase_neighbours(cid, anchors, ex, when)
+
+    def _has_vector_index(self) -> bool:
+        checked, ok = self._vector_index
+        if time.monotonic() - checked > 60:
+            rows = self.graph.rows(
+                "vector_index_exists", index_name=self.settings.rec_customer_vector_index
+            )
+            ok = bool(rows and rows[0]["n"])
+            self._vector_index = (time.monotonic(), ok)
+        return ok
+
+    def _retriever_tasks(
+        self, anchors: list[dict[str, Any]], exclude: set[str], suffix: str
+    ) -> list[Callable[[], GeneratorResult]]:
+        tasks: list[Callable[[], GeneratorResult]] = []
+        for name, retriever, verb in (
+            ("visual_similar", self.visual, "looks like"),
+            ("text_similar", self.text, "described like"),
+        ):
+            if retriever is not None:
+                tasks.append(self._retriever_task(name, retriever, verb, anchors, exclude, suffix))
+        return tasks
+
+    def _retriever_task(
+        self,
+        name: str,
+        retriever: SimilarProducts,
+        verb: str,
+        anchors: list[dict[str, Any]],
+        exclude: set[str],
+        suffix: str,
+    ) -> Callable[[], GeneratorResult]:
+        k = self.params.limit
+        return lambda: self._hydrate(
+            *retriever_generator(name, retriever, anchors[:5], exclude, k, verb, suffix)
+        )
+
+    def _retrieved(
+        self, name: str, retriever: QueryRetriever, query: Any, exclude: set[str]
+    ) -> GeneratorResult:
+        hits = [(p, s) for p, s in retriever.search(query, self.params.limit) if p not in exclude]
+        label = f"matches “{query}”" if isinstance(query, str) else "looks like your picture"
+        return self._hydrate(name, [(p, s, label) for p, s in hits])
+
+    def _hydrate(self, name: str, hits: list[tuple[str, float, str]]) -> GeneratorResult:
+        infos = self.graph.products([p for p, _, _ in hits])
+        known = {i.product_id for i in infos}
+        return GeneratorResult(
+            name, [Candidate(p, s, name, why) for p, s, why in hits if p in known], infos
+        )
+
+    def _pool_of(
+        self,
+        context: Context,
+        profile: Profile,
+        tasks: list[Callable[[], GeneratorResult]],
+        exclude: set[str],
+        as_of: date | None,
+        began: float,
+    ) -> CandidatePool:
+        results = [f.result() for f in [self._pool.submit(t) for t in tasks]]
+        lists: dict[str, list[Candidate]] = {}
+        products: dict[str, ProductInfo] = {}
+        for res in results:
+            if res.candidates:
+                lists.setdefault(res.generator, []).extend(res.candidates)
+            for info in res.products:
+                products.setdefault(info.product_id, info)
+        return CandidatePool(
+            context=context,
+            profile=profile,
+            lists=lists,
+            products=products,
+            exclude=exclude,
+            as_of=as_of,
+            seconds=time.perf_counter() - began,
+        )
+
+    def _rerank(self, pool: CandidatePool, fused: list[Scored], query: str) -> list[Scored]:
+        assert self.reranker is not None
+        top = fused[: self.fusion.rerank_top]
+        missing = [
+            s.product_id for s in top if not pool.products.get(s.product_id, _EMPTY).description
+        ]
+        if missing:
+            for info in self.graph.products(missing):
+                pool.products[info.product_id] = info
+        ce = self.reranker.score(
+            query, [product_text(pool.products.get(s.product_id), s.product_id) for s in top]
+        )
+        a = self.fusion.rerank_alpha
+        blended = [
+            replace(s, score=(1 - a) * f + a * c)
+            for s, f, c in zip(top, min_max([s.score for s in top]), min_max(ce), strict=True)
+        ]
+        blended.sort(key=lambda s: (-s.score, s.product_id))
+        low = min((s.score for s in blended), default=0.0)
+        # items below the reranked head keep their order, under the head's scores
+        tail = [replace(s, score=low - 1e-6 * (i + 1)) for i, s in enumerate(fused[len(top) :])]
+        return blended + tail
+
+    def _explain(self, pool: CandidatePool, final: list[Scored]) -> list[RecommendedItem]:
+        why: dict[tuple[str, str], str] = {}
+        for generator, items in pool.lists.items():
+            for c in items:
+                why.setdefault((c.product_id, generator), c.reason)
+        out = []
+        for position, s in enumerate(final, start=1):
+            info = pool.products.get(s.product_id)
+            reasons = list(
+                dict.fromkeys(
+                    why[(s.product_id, g)] for g in s.generators if (s.product_id, g) in why
+                )
+            )
+            out.append(
+                RecommendedItem(
+                    product_id=s.product_id,
+                    name=info.name if info else None,
+                    score=round(s.score, 6),
+                    position=position,
+                    generators=list(dict.fromkeys(s.generators)),
+                    reasons=reasons,
+                    category=info.category if info else None,
+                    price=info.price if info else None,
+                )
+            )
+        return out
+
+
+_EMPTY = ProductInfo("")
+
+
+def _shares(categories: Sequence[str | None]) -> dict[str, float]:
+    named = [c for c in categories if c]
+    return {c: named.count(c) / len(named) for c in set(named)}
+
+
+def _native(value: Any) -> Any:
+    return value.to_native() if hasattr(value, "to_native") else value

@@ -1,0 +1,168 @@
+"""The API under its production server (`ragrec serve`, uvicorn) in a subprocess, over
+real HTTP: requests, Schemathesis against /schema (bounded examples: no 5xx, responses
+match the schema), and a graceful shutdown that finishes the request in flight."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+from neo4j import Driver
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from ragrec.config import PROJECT_ROOT, Settings
+from ragrec.cypher import query
+from ragrec.graph.loader import load_data
+
+pytestmark = pytest.mark.integration
+
+SAMPLE = PROJECT_ROOT / "data" / "sample"
+RAGREC = str(Path(sys.executable).with_name("ragrec"))
+BEST_SELLER = "0685816002"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(log: Path, **env: str) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    full_env = {**os.environ, "RAGREC_API_RATE_LIMIT": "0", **env}
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [RAGREC, "serve", "--port", str(port)],
+            env=full_env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=PROJECT_ROOT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"ragrec serve exited {proc.returncode}: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"{base}/api/v1/health", timeout=5).status_code == 200:
+                return proc, base
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    proc.kill()
+    pytest.fail(f"ragrec serve did not become healthy in 90s: {log.read_text()[-2000:]}")
+
+
+#: uvicorn shuts down gracefully on SIGTERM, then re-raises the signal it caught
+GRACEFUL_EXIT = (0, -signal.SIGTERM)
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> int:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+
+
+@pytest.fixture(scope="module")
+def server(
+    neo4j_driver: Driver, settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    with neo4j_driver.session(database=settings.neo4j_database) as session:
+        session.run(query("graph/wipe")).consume()
+    load_data(SAMPLE, settings, neo4j_driver, show_progress=False, bulk=False)
+    proc, base = start_server(tmp_path_factory.mktemp("server") / "serve.log")
+    yield base
+    assert stop_server(proc) in GRACEFUL_EXIT
+
+
+def test_real_server_answers(server: str) -> None:
+    with httpx.Client(base_url=server, timeout=30) as http:
+        health = http.get("/api/v1/health")
+        assert health.status_code == 200 and health.json()["status"] == "ok"
+        rec = http.post("/api/v1/recommend", json={"context": "homepage", "top_k": 3})
+        assert rec.status_code == 200, rec.text
+        assert [i["position"] for i in rec.json()["items"]] == [1, 2, 3]
+        search = http.post("/api/v1/search", json={"query": "t-shirt", "top_k": 3})
+        assert search.status_code == 200 and search.json()["items"]
+        missing = http.get("/api/v1/products/0000000000")
+        assert missing.status_code == 404
+        assert missing.json()["error"]["code"] == "not_found"
+        metrics = http.get("/api/v1/metrics")
+        assert "ragrec_requests_total" in metrics.text
+
+
+@pytest.fixture(scope="module")
+def api_schema(server: str) -> Any:
+    return schemathesis.openapi.from_url(f"{server}/schema/openapi.json")
+
+
+schema = schemathesis.pytest.from_fixture("api_schema")
+
+
+@schema.parametrize()
+@hypothesis_settings(
+    max_examples=5,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=list(HealthCheck),
+)
+def test_schemathesis(case: Any) -> None:
+    case.call_and_validate(
+        checks=[
+            not_a_server_error,
+            status_code_conformance,
+            content_type_conformance,
+            response_schema_conformance,
+        ],
+        timeout=60,
+    )
+
+
+def test_graceful_shutdown_finishes_the_request_in_flight(server: str, tmp_path: Path) -> None:
+    """SIGTERM while a request is being received: uvicorn stops accepting, lets that
+    request finish (the body arrives after the signal) and exits."""
+    log = tmp_path / "serve.log"
+    proc, base = start_server(log)
+    assert httpx.post(f"{base}/api/v1/recommend", json={"top_k": 5}, timeout=60).is_success
+    port = int(base.rsplit(":", 1)[1])
+    body = json.dumps({"context": "product", "product_id": BEST_SELLER, "top_k": 20}).encode()
+    head = (
+        f"POST /api/v1/recommend HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+        sock.sendall(head + body[:10])
+        time.sleep(1.0)  # the server has the headers: a request is in flight
+        proc.send_signal(signal.SIGTERM)
+        time.sleep(1.0)
+        sock.sendall(body[10:])
+        response = b""
+        while chunk := sock.recv(65536):
+            response += chunk
+    code = proc.wait(timeout=30)
+    text = log.read_text()
+    assert response.startswith(b"HTTP/1.1 200"), (response[:300], text[-2000:])
+    assert b'"request_id"' in response
+    assert code in GRACEFUL_EXIT, text[-2000:]
+    assert "Shutting down" in text and "Finished server process" in text
