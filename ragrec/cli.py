@@ -231,6 +231,7 @@ def serve(
         port=port or settings.api_port,
         workers=workers,
         timeout_graceful_shutdown=10,
+        timeout_worker_healthcheck=30,
         log_level="info",
     )
 
@@ -288,6 +289,9 @@ _register_recommender(app)
 from ragrec.embeddings.cli import register as _register_embeddings  # noqa: E402
 
 _register_embeddings(app)
+from ragrec.benchmarks.cli import register_api as _register_api_benchmark  # noqa: E402
+
+_register_api_benchmark(benchmark_app)
 
 
 if __name__ == "__main__":

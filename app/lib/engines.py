@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from typing import Any
 
@@ -34,9 +35,19 @@ def recommender(resources: Resources) -> Recommender:
 
 
 def warm_up(resources: Resources) -> None:
-    """Build the engines at startup, so the first request does not pay for it."""
+    """Build the engines at startup, so the first request does not pay for it. The
+    encoders (torch, model weights: seconds) load in a background thread, so the server
+    answers meanwhile (a search arriving first waits for them)."""
     recommender(resources)
-    retrieval(resources)
+    engine = retrieval(resources)
+
+    def load_encoders() -> None:
+        try:
+            _ = engine.encoder_set
+        except Exception as exc:  # the first request that needs them reports the error
+            log.warning("encoders not loaded at startup: %s", exc)
+
+    threading.Thread(target=load_encoders, name="ragrec-warm-up", daemon=True).start()
 
 
 class _SemanticSearch:

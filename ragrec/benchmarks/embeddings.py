@@ -122,8 +122,9 @@ def run_embeddings_benchmark(
 
     from ragrec.embeddings.descriptor import HsvEdgeDescriptor
     from ragrec.embeddings.minilm import MiniLMEncoder
-    from ragrec.embeddings.siglip import SiglipEncoder, pick_device
+    from ragrec.embeddings.siglip import SiglipEncoder, pick_device, set_offline
 
+    set_offline(True)  # local files only, quiet
     say = progress or (lambda _msg: None)
     files = sorted(image_dir.glob("*.jpg"))
     if not files:

@@ -167,7 +167,7 @@ def run_vectorstores_benchmark(
         brute = result.results[0]
         if res.p95_ms and brute.p95_ms:
             res.notes = (
-                res.notes + f"; p95 {brute.p95_ms / res.p95_ms:.1f}x below brute force"
+                res.notes + f"; p95 speed-up over brute force {brute.p95_ms / res.p95_ms:.2f}x"
             ).strip("; ")
         result.results.append(res)
     return result

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -179,14 +180,16 @@ def train(
         n_jobs=2,
         verbose=-1,
     )
-    model.fit(
-        np.vstack([x for x, _ in fit]),
-        np.concatenate([y for _, y in fit]),
-        group=[len(y) for _, y in fit],
-        eval_set=[(np.vstack([x for x, _ in val]), np.concatenate([y for _, y in val]))],
-        eval_group=[[len(y) for _, y in val]],
-        eval_at=[10],
-    )
+    with warnings.catch_warnings():  # eval_set: renamed in lightgbm 4.7, kept for older 4.x
+        warnings.simplefilter("ignore")
+        model.fit(
+            np.vstack([x for x, _ in fit]),
+            np.concatenate([y for _, y in fit]),
+            group=[len(y) for _, y in fit],
+            eval_set=[(np.vstack([x for x, _ in val]), np.concatenate([y for _, y in val]))],
+            eval_group=[[len(y) for _, y in val]],
+            eval_at=[10],
+        )
     val_ndcg = None
     results = model.evals_result_.get("valid_0", {}).get("ndcg@10")
     if results:

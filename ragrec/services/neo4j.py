@@ -66,6 +66,16 @@ def install(settings: Settings) -> None:
     shutil.rmtree(partial, ignore_errors=True)
     if home.exists():  # an install without a valid marker is incomplete or outdated
         shutil.rmtree(home)
+    try:
+        _assemble(settings, mvn, partial)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    partial.rename(home)
+    _ensure_data_dirs(settings)
+
+
+def _assemble(settings: Settings, mvn: str, partial: Path) -> None:
     (partial / "conf").mkdir(parents=True)
     staging = partial / "staging"
     _copy_dependencies(mvn, "neo4j-server.pom.xml", partial / "lib", settings)
@@ -79,8 +89,6 @@ def install(settings: Settings) -> None:
     shutil.rmtree(staging)
     _write_conf(settings, partial / "conf" / "neo4j.conf")
     (partial / _MARKER).write_text(_fingerprint(settings))
-    partial.rename(home)
-    _ensure_data_dirs(settings)
 
 
 def is_installed(settings: Settings) -> bool:
