@@ -225,13 +225,11 @@ def _retrieve(
     for kind, reason in result.skipped_stores.items():
         out.print(f"[yellow]skipped {kind}[/yellow]: {reason}")
     table = Table()
-    for col in ("#", "id", "name", "type", "colour", "price", "score", "graph"):
+    for col in ("#", "id", "name", "type", "colour", "price", "score"):
         table.add_column(col, justify="right" if col in ("#", "price", "score") else "left")
+    table.add_column("co-bought/category/colour", justify="right")
     for rank, item in enumerate(result.items, 1):
-        graph = (
-            f"{len(item.bought_together)} co-bought, "
-            f"{len(item.same_category)} same category, {len(item.same_colour)} same colour"
-        )
+        graph = f"{len(item.bought_together)}/{len(item.same_category)}/{len(item.same_colour)}"
         table.add_row(
             str(rank),
             item.id,

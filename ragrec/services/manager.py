@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from types import ModuleType
 
 from ragrec.config import Settings
@@ -60,4 +61,7 @@ def down(settings: Settings, names: Iterable[str] | None = None) -> None:
 
 
 def status(settings: Settings, names: Iterable[str] | None = None) -> list[ServiceStatus]:
-    return [SERVICES[name].status(settings) for name in _selected(names)]
+    """Each service's report, checked concurrently (the slowest check bounds the wait)."""
+    chosen = _selected(names)
+    with ThreadPoolExecutor(max_workers=len(chosen)) as pool:
+        return list(pool.map(lambda name: SERVICES[name].status(settings), chosen))

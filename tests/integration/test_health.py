@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
 from litestar.testing import TestClient
 
+from app.domain.system.controllers import HEALTH_TTL_S
 from app.main import create_app
 from ragrec.config import Settings
 from ragrec.services import postgres
@@ -38,6 +40,7 @@ def test_health_503_names_the_stopped_service(client: TestClient, settings: Sett
         )
     postgres.stop(settings)
     try:
+        time.sleep(HEALTH_TTL_S + 0.1)  # let the reused report expire
         response = client.get("/api/v1/health")
         assert response.status_code == 503
         body = response.json()
@@ -45,6 +48,7 @@ def test_health_503_names_the_stopped_service(client: TestClient, settings: Sett
         assert body["status"] == "degraded"
     finally:
         postgres.start(settings)
+    time.sleep(HEALTH_TTL_S + 0.1)
     assert client.get("/api/v1/health").status_code == 200
 
 
