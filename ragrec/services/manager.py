@@ -10,9 +10,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from types import ModuleType
 
 from ragrec.config import Settings
+from ragrec.embeddings import encoder_status
 from ragrec.services import neo4j, postgres, qdrant
 from ragrec.services.base import ServiceStatus
 
@@ -61,7 +63,16 @@ def down(settings: Settings, names: Iterable[str] | None = None) -> None:
 
 
 def status(settings: Settings, names: Iterable[str] | None = None) -> list[ServiceStatus]:
-    """Each service's report, checked concurrently (the slowest check bounds the wait)."""
+    """Each service's report, checked concurrently (the slowest check bounds the wait).
+
+    Without names, a last `models` row (not required) says which image and text
+    encoders are in use, naming the weights-free fallback when SigLIP is unavailable.
+    """
     chosen = _selected(names)
-    with ThreadPoolExecutor(max_workers=len(chosen)) as pool:
-        return list(pool.map(lambda name: SERVICES[name].status(settings), chosen))
+    checks: list[Callable[[], ServiceStatus]] = [
+        partial(SERVICES[name].status, settings) for name in chosen
+    ]
+    if not names:
+        checks.append(partial(encoder_status, settings))
+    with ThreadPoolExecutor(max_workers=len(checks)) as pool:
+        return list(pool.map(lambda check: check(), checks))

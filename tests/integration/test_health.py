@@ -27,7 +27,11 @@ def test_health_ok_when_all_up(client: TestClient) -> None:
     body = response.json()
     assert response.status_code == 200, body
     assert body["status"] == "ok"
-    assert {s["name"] for s in body["services"]} == {"neo4j", "postgres", "qdrant"}
+    assert {s["name"] for s in body["services"]} == {"neo4j", "postgres", "qdrant", "models"}
+    models = next(s for s in body["services"] if s["name"] == "models")
+    assert models["required"] is False
+    # no SigLIP weights here: the image encoder must be named as the fallback, not SigLIP
+    assert "siglip" not in models["version"]["image"].lower() or "fallback" not in models["detail"]
     versions = {s["name"]: s["version"] for s in body["services"]}
     assert versions["neo4j"]["gds"].startswith("2.")
     assert versions["postgres"]["pgvector"].startswith("0.")
