@@ -25,8 +25,11 @@ services-up: setup
 services-down:
 	@test -x $(BIN)/ragrec && $(BIN)/ragrec services down || true
 
+# each step is a no-op when already done, so a second `make demo` goes straight to serving
 demo: services-up
 	$(BIN)/ragrec load-data data/sample --if-empty
+	$(BIN)/ragrec generate-embeddings
+	$(BIN)/ragrec discover-personas --if-missing --no-stability
 	$(BIN)/ragrec serve --port $(PORT)
 
 lint: $(STAMP)

@@ -143,11 +143,11 @@ class ImplicitBaseline(Baseline):
         from implicit.cpu.bpr import BayesianPersonalizedRanking
 
         model: Any
-        if self.kind == "als":
-            model = AlternatingLeastSquares(random_state=0, num_threads=2, **self.params)
-        else:
-            model = BayesianPersonalizedRanking(random_state=0, num_threads=2, **self.params)
         with threadpool_limits(1, "blas"):  # implicit's advice: its own threads, not BLAS's
+            if self.kind == "als":
+                model = AlternatingLeastSquares(random_state=0, num_threads=2, **self.params)
+            else:
+                model = BayesianPersonalizedRanking(random_state=0, num_threads=2, **self.params)
             model.fit(data.matrix, show_progress=False)
         self.model = model
         self.item_factors = np.asarray(model.item_factors)

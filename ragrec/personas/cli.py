@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ragrec.config import get_settings
+from ragrec.services.neo4j import driver as neo4j_driver
 
 console = Console(stderr=True)
 out = Console()
@@ -54,12 +55,21 @@ def discover_personas(
         Path | None,
         typer.Option(help="segments_ground_truth.csv of the generator: print planted ARI"),
     ] = None,
+    if_missing: Annotated[
+        bool, typer.Option("--if-missing", help="do nothing when personas already exist")
+    ] = False,
 ) -> None:
     """Run GDS (FastRP, Louvain, node similarity), cluster personas, write and report them."""
+    from ragrec.graph.loader import graph_stats
     from ragrec.personas.clustering import ClusteringConfig
     from ragrec.personas.service import discover, load_planted_segments, planted_ari
 
     settings = get_settings()
+    if if_missing:
+        with neo4j_driver(settings) as driver:
+            if graph_stats(driver, settings.neo4j_database)["nodes"].get("Persona"):
+                Console(stderr=True).print("personas exist: nothing to do (--if-missing)")
+                return
     config = ClusteringConfig(reduce_dims=reduce_dims, min_cluster_size=min_cluster_size, seed=seed)
     with _gds() as (gds, driver), _progress(as_json) as say:
         report = discover(
