@@ -10,15 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
 from typing import Any, Protocol
 
 from neo4j import READ_ACCESS, Driver
 
 from ragrec.cypher import query
+from ragrec.gds.bought_together import FAR_FUTURE as FAR_FUTURE
 from ragrec.recommender.types import Candidate, ProductInfo
-
-FAR_FUTURE = date(9999, 12, 31)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 // Derive BOUGHT_TOGETHER from baskets (one customer, one day) before $as_of; run in an
 // auto-commit transaction. count = baskets holding both; lift is set by a second statement.
-// params: $as_of, $min_count, $max_basket
+// params: $as_of, $min_count, $max_basket, $version (run id of the spec, or null)
 MATCH (c:Customer)-[r:PURCHASED]->(p:Product)
 WHERE r.ts < $as_of
 WITH c, r.ts AS day, collect(DISTINCT p) AS items
@@ -12,5 +12,5 @@ WITH a, b, count(*) AS n
 WHERE n >= $min_count
 CALL (a, b, n) {
   MERGE (a)-[bt:BOUGHT_TOGETHER]->(b)
-  SET bt.count = n
+  SET bt.count = n, bt.version = $version
 } IN TRANSACTIONS OF 10000 ROWS
