@@ -109,8 +109,8 @@ def find_personas(
 
     # small intersections: the group moves to the persona nearest its centroid
     small: dict[tuple[int, int], list[int]] = {}
-    for i in np.flatnonzero((labels < 0) & (clus >= 0)):
-        small.setdefault((int(comm[i]), int(clus[i])), []).append(int(i))
+    for i in np.flatnonzero((labels < 0) & (clus >= 0)).tolist():
+        small.setdefault((int(comm[i]), int(clus[i])), []).append(i)
     for members in small.values():
         centre = l2_normalise(x[members].mean(axis=0, keepdims=True))[0]
         labels[members] = int(np.argmax(centroids @ centre))
@@ -120,8 +120,8 @@ def find_personas(
     noise = np.flatnonzero(labels < 0)
     if noise.size:
         labels[noise] = np.argmax(x[noise] @ centroids.T, axis=1)
-        for i in noise:
-            via[int(i)] = VIA_NOISE
+        for i in noise.tolist():
+            via[i] = VIA_NOISE
 
     centroids = _centroids(x, labels, len(keys))
     labels, centroids, keys = _order_by_size(labels, centroids, keys)
