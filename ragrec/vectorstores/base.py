@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
+import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -116,3 +117,20 @@ class VectorStore(Protocol):
     def count(self) -> int: ...
 
     def close(self) -> None: ...
+
+
+def check_vectors(
+    ids: Sequence[str],
+    vectors: npt.ArrayLike,
+    dim: int,
+    payloads: Sequence[Mapping[str, Any]] | None,
+) -> npt.NDArray[np.float32]:
+    """`vectors` as a float32 (len(ids), dim) matrix; ValueError naming what is wrong."""
+    matrix = np.asarray(vectors, dtype=np.float32)
+    if matrix.ndim != 2 or matrix.shape != (len(ids), dim):
+        raise ValueError(f"vectors must be ({len(ids)}, {dim}); got shape {matrix.shape}")
+    if payloads is not None and len(payloads) != len(ids):
+        raise ValueError(f"{len(payloads)} payloads for {len(ids)} ids")
+    if not np.isfinite(matrix).all():
+        raise ValueError("vectors contain NaN or inf")
+    return matrix

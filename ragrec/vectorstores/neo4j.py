@@ -35,6 +35,7 @@ from ragrec.vectorstores.base import (
     StoreUnavailableError,
     VectorHit,
     VectorStoreError,
+    check_vectors,
 )
 
 KIND = "neo4j"
@@ -145,9 +146,7 @@ class Neo4jVectorStore:
         vectors: npt.ArrayLike,
         payloads: Sequence[Mapping[str, Any]] | None = None,
     ) -> int:
-        matrix = np.asarray(vectors, dtype=np.float32)
-        if matrix.shape != (len(ids), self.dim):
-            raise ValueError(f"vectors must be ({len(ids)}, {self.dim}); got {matrix.shape}")
+        matrix = check_vectors(ids, vectors, self.dim, payloads)
         written = 0
         text = query(
             "embeddings/bench_upsert" if self.target.owns_nodes else "embeddings/set_vectors"

@@ -31,6 +31,7 @@ from ragrec.vectorstores.base import (
     StoreUnavailableError,
     VectorHit,
     VectorStoreError,
+    check_vectors,
 )
 
 KIND = "pgvector"
@@ -156,7 +157,7 @@ class PgVectorStore:
         vectors: npt.ArrayLike,
         payloads: Sequence[Mapping[str, Any]] | None = None,
     ) -> int:
-        matrix = _check(ids, vectors, self.dim, payloads)
+        matrix = check_vectors(ids, vectors, self.dim, payloads)
         query = sql.SQL(
             "INSERT INTO {} (id, embedding, category, price) VALUES (%s, %s, %s, %s) "
             "ON CONFLICT (id) DO UPDATE SET embedding = EXCLUDED.embedding, "
@@ -181,7 +182,7 @@ class PgVectorStore:
 
     def copy_in(self, ids: Sequence[str], vectors: npt.ArrayLike) -> int:
         """Bulk load (COPY, binary) into an empty table; for benchmarks and first loads."""
-        matrix = _check(ids, vectors, self.dim, None)
+        matrix = check_vectors(ids, vectors, self.dim, None)
         copy = sql.SQL("COPY {} (id, embedding) FROM STDIN WITH (FORMAT BINARY)").format(
             sql.Identifier(self.name)
         )
@@ -268,19 +269,3 @@ def _where(filters: SearchFilters | None) -> tuple[sql.Composable, list[Any]]:
         parts.append(sql.SQL("price <= %s"))
         params.append(filters.max_price)
     return sql.SQL("WHERE ") + sql.SQL(" AND ").join(parts), params
-
-
-def _check(
-    ids: Sequence[str],
-    vectors: npt.ArrayLike,
-    dim: int,
-    payloads: Sequence[Mapping[str, Any]] | None,
-) -> npt.NDArray[np.float32]:
-    matrix = np.asarray(vectors, dtype=np.float32)
-    if matrix.ndim != 2 or matrix.shape != (len(ids), dim):
-        raise ValueError(f"vectors must be ({len(ids)}, {dim}); got shape {matrix.shape}")
-    if payloads is not None and len(payloads) != len(ids):
-        raise ValueError(f"{len(payloads)} payloads for {len(ids)} ids")
-    if not np.isfinite(matrix).all():
-        raise ValueError("vectors contain NaN or inf")
-    return matrix

@@ -33,6 +33,7 @@ from ragrec.vectorstores.base import (
     StoreUnavailableError,
     VectorHit,
     VectorStoreError,
+    check_vectors,
 )
 from ragrec.vectorstores.qdrant_edge import (
     ID_FIELD,
@@ -247,9 +248,7 @@ class ServerQdrantStore:
     ) -> int:
         from qdrant_client import models
 
-        matrix = np.asarray(vectors, dtype=np.float32)
-        if matrix.shape != (len(ids), self.dim):
-            raise ValueError(f"vectors must be ({len(ids)}, {self.dim}); got {matrix.shape}")
+        matrix = check_vectors(ids, vectors, self.dim, payloads)
         full = _payloads(ids, payloads)
         for start in range(0, len(ids), 1_000):
             points = [
