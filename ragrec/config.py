@@ -8,11 +8,13 @@ service instead, and `services up` leaves it alone.
 
 from __future__ import annotations
 
+import json
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import quote
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -111,21 +113,96 @@ class Settings(BaseSettings):
     rec_customer_vector_index: str = "customer_behavior_embedding"
     rec_models_dir: Path | None = Field(default=None, description="unset = <home>/models")
 
+    # Engine v2 (issue #10, helper "engine"): offline jobs and the request path
+    rec_query_timeout_s: float = Field(
+        default=2.0, gt=0, description="timeout of every request-path Neo4j call"
+    )
+    jobs_read_batch: int = Field(
+        default=20_000, ge=100, description="customers per export page (purchases export)"
+    )
+    jobs_write_batch: int = Field(default=10_000, ge=100, description="rows per write transaction")
+    jobs_pair_budget: int = Field(
+        default=20_000_000,
+        ge=10_000,
+        description="max (item, item) pair products per chunk of the co-occurrence product: "
+        "bounds the job's working memory (about 12 bytes each)",
+    )
+    bt_basket_cap: int = Field(
+        default=40, ge=2, description="baskets above this many items are down-weighted"
+    )
+    bt_big_baskets: str = Field(
+        default="downweight",
+        pattern="^(downweight|drop)$",
+        description="downweight: a basket of n > cap items weighs cap/n; drop: not paired",
+    )
+    bt_min_count: int = Field(default=2, ge=1, description="min co-occurrences of a pair")
+    bt_top_n: int = Field(default=50, ge=1, description="BOUGHT_TOGETHER kept per product")
+    lists_top_n: int = Field(default=100, ge=1, description="products per precomputed list")
+    neighbours_top_n: int = Field(default=50, ge=1, description="NEIGHBOUR kept per product")
+    neighbours_models: list[str] = Field(
+        default_factory=lambda: ["itemknn", "rp3beta", "ease"],
+        description="item-neighbour models written by `ragrec refresh`",
+    )
+    neighbours_ease_max_items: int = Field(
+        default=20_000, ge=10, description="EASE is fitted on the top-M items by popularity"
+    )
+
     # API (issue #7): keys, rate limit, uploads, recommendation cache, benchmark results
-    api_keys: list[str] = Field(
-        default_factory=list,
-        description="X-API-Key values accepted (JSON list); /internal/* needs one of them",
+    # Access and input hygiene (issue 14, helper "api"): scoped keys, shared rate limits
+    api_keys: dict[str, list[str]] | None = Field(
+        default=None,
+        description='X-API-Key values per scope, JSON: {"admin": [...], "events": [...], '
+        '"read": [...], "widget": [...]}; a plain JSON list = admin keys; unset = the keys '
+        "file (generated on first use)",
+    )
+    api_keys_file: Path | None = Field(
+        default=None, description="keys file (same JSON); unset = <home>/secrets/api_keys.json"
     )
     api_keys_public: bool = Field(
-        default=False, description="require an X-API-Key on the public endpoints too"
+        default=False,
+        description="require a read/widget key on the recommendation reads too",
+    )
+    api_metrics_protected: bool = Field(
+        default=False, description="/metrics needs an admin (or metrics) key"
     )
     api_rate_limit: int = Field(
-        default=1200, ge=0, description="requests per client per api_rate_limit_unit; 0 = off"
+        default=1200,
+        ge=0,
+        description="anonymous requests per client IP per api_rate_limit_unit; 0 = no limit at all",
     )
     api_rate_limit_unit: str = Field(default="minute", pattern="^(second|minute|hour|day)$")
+    api_rate_limit_scopes: dict[str, int] = Field(
+        default_factory=lambda: {"widget": 1200, "read": 12_000, "events": 0, "admin": 0},
+        description="requests per key (widget: per key and client IP) per unit; 0 = no limit",
+    )
+    api_trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="proxy addresses/CIDRs whose X-Forwarded-For names the client",
+    )
+    api_event_max_future_s: float = Field(
+        default=300.0, ge=0, description="event timestamps may be this far ahead (clock skew)"
+    )
+    api_event_max_age_days: int = Field(
+        default=3650, ge=1, description="older event timestamps are refused"
+    )
+    api_event_dedup_window_s: int = Field(
+        default=60,
+        ge=1,
+        description="events without event_id and ts: same content within this window = one",
+    )
+    api_max_batch: int = Field(default=1000, ge=1, description="events per /interactions/batch")
+    api_max_internal_batch: int = Field(
+        default=10_000, ge=1, description="events per /internal/events"
+    )
+    api_max_json_depth: int = Field(default=32, ge=2, description="nesting of JSON bodies")
+    api_max_image_pixels: int = Field(
+        default=25_000_000, ge=1, description="uploaded images above this many pixels: 413"
+    )
     api_max_upload_bytes: int = Field(default=5_000_000, gt=0, description="image upload limit")
     api_cache_ttl_s: float = Field(
-        default=60.0, ge=0, description="recommendation cache TTL (per process); 0 = off"
+        default=60.0,
+        ge=0,
+        description="recommendation cache TTL (one cache in PostgreSQL for all workers); 0 = off",
     )
     api_cache_size: int = Field(default=10_000, ge=1)
     vector_benchmark_dir: Path | None = Field(
@@ -135,6 +212,56 @@ class Settings(BaseSettings):
 
     # Privacy: key of the customer-id pseudonymisation (HMAC-SHA256); unset = generated file
     pseudonym_key: str | None = None
+
+    # Automation (issue 13): n8n service, its workflows' credentials, the worker
+    n8n_version: str = Field(default="1.123.81", description="n8n from npm (1.x runs on Node 20)")
+    n8n_port: int = 5678
+    n8n_dir: Path | None = Field(default=None, description="n8n install; unset = <home>/n8n-<v>")
+    n8n_max_heap_mib: int = Field(default=1024, ge=256, description="n8n's Node.js heap")
+    n8n_executions_max_age_h: int = Field(default=168, ge=1, description="execution log kept")
+    n8n_api_url: str | None = Field(default=None, description="API for workflows; unset = local")
+    n8n_api_key: str | None = Field(default=None, description="unset = the first of api_keys")
+    n8n_neo4j_http_url: str | None = Field(
+        default=None, description="Neo4j HTTP for the query API; unset = local http port"
+    )
+    n8n_smtp_host: str = "127.0.0.1"
+    n8n_smtp_port: int = 25
+    n8n_smtp_user: str = ""
+    n8n_smtp_password: str = ""
+    n8n_smtp_secure: bool = Field(default=False, description="TLS from the start (port 465)")
+    n8n_mail_from: str = "ragrec@localhost"
+    n8n_report_to: str = "team@localhost"
+    n8n_recipient_domain: str = Field(
+        default="customers.invalid",
+        description="campaign mail goes to <pseudonym>@this; the shop's relay resolves it",
+    )
+    n8n_slack_token: str = ""
+    n8n_slack_channel: str = "#ragrec-alerts"
+    n8n_crm_url: str = Field(default="http://127.0.0.1:9/crm", description="CRM export webhook")
+    n8n_crm_token: str = ""
+    worker_interval_s: float = Field(default=30.0, gt=0, description="ragrec worker period")
+    worker_batch_size: int = Field(
+        default=5_000, ge=1, description="events/products read per worker step (memory bound)"
+    )
+
+    # Operations (issue 14, helper "ops"): timeouts when a service is down, least privilege
+    neo4j_connect_timeout_s: float = Field(
+        default=3.0, gt=0, description="seconds to open a Bolt connection before giving up"
+    )
+    api_neo4j_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="the API answers 503 (Retry-After) when Neo4j does not answer within this",
+    )
+    api_retry_after_s: int = Field(
+        default=5, ge=1, description="Retry-After of a 503 while Neo4j is unreachable"
+    )
+    pg_password: str | None = Field(
+        default=None, description="local cluster: app role password; unset = generated secret"
+    )
+    pg_admin_user: str = Field(
+        default="ragrec_admin", description="local cluster: superuser (unix socket only)"
+    )
 
     @property
     def neo4j_home(self) -> Path:
@@ -147,6 +274,20 @@ class Settings(BaseSettings):
     @property
     def qdrant_path(self) -> Path:
         return self.home / "qdrant"
+
+    @property
+    def n8n_install_dir(self) -> Path:
+        return self.n8n_dir or self.home / f"n8n-{self.n8n_version}"
+
+    @property
+    def n8n_user_folder(self) -> Path:
+        return self.home / "n8n" / "user"
+
+    def effective_n8n_api_url(self) -> str:
+        return (self.n8n_api_url or f"http://127.0.0.1:{self.api_port}").rstrip("/")
+
+    def effective_n8n_neo4j_http_url(self) -> str:
+        return (self.n8n_neo4j_http_url or f"http://127.0.0.1:{self.neo4j_http_port}").rstrip("/")
 
     @property
     def local_neo4j(self) -> bool:
@@ -171,15 +312,66 @@ class Settings(BaseSettings):
     def effective_pg_dsn(self) -> str:
         if self.pg_dsn:
             return self.pg_dsn
+        # local cluster: password authentication (scram) with a generated secret; the
+        # password is quoted for the URL
+        password = quote(self.effective_pg_password(), safe="")
         return (
-            f"postgresql://{self.pg_user}@127.0.0.1:{self.pg_port}/{self.pg_database}"
-            "?connect_timeout=5"
+            f"postgresql://{self.pg_user}:{password}"
+            f"@127.0.0.1:{self.pg_port}/{self.pg_database}?connect_timeout=5"
         )
+
+    def effective_pg_password(self) -> str:
+        """The local cluster's app-role password (ops): setting, else a generated secret."""
+        if self.pg_password is not None:
+            return self.pg_password
+        return _secret_file(self.home / "secrets" / "pg_password", 24)
 
     def effective_pseudonym_key(self) -> bytes:
         if self.pseudonym_key:
             return self.pseudonym_key.encode()
         return _secret_file(self.home / "secrets" / "pseudonym_key", 32).encode()
+
+    # API keys (issue 14, helper "api")
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _keys_by_scope(cls, value: object) -> object:
+        """A plain list of keys (the old format) holds admin keys."""
+        if isinstance(value, str) and value.strip().startswith("["):
+            value = json.loads(value)
+        if isinstance(value, list):
+            return {"admin": value}
+        return value
+
+    @property
+    def api_keys_path(self) -> Path:
+        return self.api_keys_file or self.home / "secrets" / "api_keys.json"
+
+    def effective_api_keys(self) -> dict[str, list[str]]:
+        """Keys per scope: `api_keys` when set, else the keys file, generated (0600) on
+        first use with one admin, one events and one widget key."""
+        if self.api_keys is not None:
+            return {scope: list(keys) for scope, keys in self.api_keys.items()}
+        path = self.api_keys_path
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fresh = {
+                "admin": [f"rk_admin_{secrets.token_urlsafe(24)}"],
+                "events": [f"rk_events_{secrets.token_urlsafe(24)}"],
+                "read": [],
+                "widget": [f"pk_widget_{secrets.token_urlsafe(18)}"],
+            }
+            tmp = path.with_name(f"{path.name}.{secrets.token_hex(4)}.tmp")
+            tmp.write_text(json.dumps(fresh, indent=2) + "\n")
+            tmp.chmod(0o600)
+            try:
+                tmp.link(path)  # two workers starting at once: the first file wins
+            except FileExistsError:
+                pass
+            tmp.unlink(missing_ok=True)
+        data = json.loads(path.read_text())
+        if isinstance(data, list):
+            data = {"admin": data}
+        return {str(scope): [str(k) for k in keys] for scope, keys in data.items()}
 
 
 def _secret_file(path: Path, nbytes: int) -> str:

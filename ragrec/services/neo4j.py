@@ -21,6 +21,7 @@ import resource
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from neo4j import Driver, GraphDatabase
 from neo4j.exceptions import AuthError, Neo4jError, ServiceUnavailable
@@ -148,8 +149,15 @@ def status(settings: Settings) -> ServiceStatus:
     if settings.local_neo4j and not (settings.neo4j_home / _MARKER).exists():
         state.detail = "not installed: run `make setup` or `ragrec services up`"
         return state
+    if settings.local_neo4j and not port_in_use(settings.neo4j_bolt_port):
+        # answer at once: nothing listens, so a driver would only retry for nothing
+        state.detail = (
+            f"unreachable: not running (nothing listens on 127.0.0.1:{settings.neo4j_bolt_port})"
+        )
+        return state
     try:
-        with driver(settings) as drv:
+        # one attempt, no managed-transaction retries: a status must answer in seconds
+        with driver(settings, max_retry_s=0) as drv:
             records, _, _ = drv.execute_query(
                 "CALL dbms.components() YIELD name, versions, edition "
                 "RETURN versions[0] AS version, edition",
@@ -174,14 +182,43 @@ def status(settings: Settings) -> ServiceStatus:
     return state
 
 
-def driver(settings: Settings) -> Driver:
-    """A Bolt driver for the configured Neo4j (local or external)."""
+def driver(settings: Settings, *, max_retry_s: float | None = None) -> Driver:
+    """A Bolt driver for the configured Neo4j (local or external).
+
+    Managed transactions (`execute_query`, `execute_read/write`) retry transient errors
+    (a restarting server, a lost connection, deadlocks) for `max_retry_s` seconds (the
+    driver's default, 30 s, when None); a connection attempt gives up after
+    `settings.neo4j_connect_timeout_s`.
+    """
+    options: dict[str, Any] = {}
+    if max_retry_s is not None:
+        options["max_transaction_retry_time"] = max_retry_s
     return GraphDatabase.driver(
         settings.effective_neo4j_uri(),
         auth=(settings.neo4j_user, settings.effective_neo4j_password()),
-        connection_timeout=5,
+        connection_timeout=settings.neo4j_connect_timeout_s,
         max_connection_lifetime=3600,
         notifications_min_severity="OFF",
+        **options,
+    )
+
+
+def api_driver(settings: Settings) -> Driver:
+    """The API's driver: a request waits on an unreachable Neo4j for at most about
+    `settings.api_neo4j_timeout_s` (connection attempts plus retries), then the
+    `ServiceUnavailable` becomes a 503 with Retry-After (see `app.lib.graph`)."""
+    budget = settings.api_neo4j_timeout_s
+    options: dict[str, Any] = {
+        "max_transaction_retry_time": budget / 2,
+        "connection_timeout": min(settings.neo4j_connect_timeout_s, budget / 2),
+        "connection_acquisition_timeout": budget,
+    }
+    return GraphDatabase.driver(
+        settings.effective_neo4j_uri(),
+        auth=(settings.neo4j_user, settings.effective_neo4j_password()),
+        max_connection_lifetime=3600,
+        notifications_min_severity="OFF",
+        **options,
     )
 
 
@@ -359,8 +396,10 @@ def _running_pid(settings: Settings) -> int | None:
 
 
 def _bolt_ready(settings: Settings) -> bool:
+    if settings.local_neo4j and not port_in_use(settings.neo4j_bolt_port):
+        return False
     try:
-        with driver(settings) as drv:
+        with driver(settings, max_retry_s=0) as drv:
             drv.verify_connectivity()
         return True
     except (ServiceUnavailable, OSError, Neo4jError):

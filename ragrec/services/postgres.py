@@ -20,10 +20,22 @@ installed into the system tree reported by ``pg_config``: ``/usr/share/postgresq
 are not owned by any Debian package; remove them with ``make uninstall`` in the build directory.
 The build is skipped when a ``vector.control`` of the 0.8 series is already installed.
 
-The cluster is a *development* cluster: it listens on 127.0.0.1 only and uses ``trust``
-authentication for the unix socket and 127.0.0.1, so every local user of this machine can
-connect as its superuser. Never expose it; point ``RAGREC_PG_DSN`` at a real server instead
-(in that case ``install``/``start``/``stop`` do nothing and ``status`` only connects).
+The cluster listens on 127.0.0.1 only. Least privilege:
+
+* the app connects over TCP as ``settings.pg_user`` (``ragrec``), a role that is **not** a
+  superuser (it owns its database and tables, nothing else), with password authentication
+  (``scram-sha-256``); the password is ``settings.pg_password`` or a secret generated into
+  ``.ragrec/secrets/pg_password`` (0600, never committed);
+* the cluster's bootstrap superuser is ``settings.pg_admin_user`` (``ragrec_admin``); it logs
+  in only over the unix socket, whose directory is private to the cluster owner (0700), and
+  is used by ``start`` to create the role, database and extension;
+* a cluster made before this (the app role was the superuser, trust login) is migrated on
+  the next ``services up``: the bootstrap role is renamed to the admin name, a new
+  non-superuser app role takes over the database and its objects, and ``pg_hba.conf``
+  switches TCP logins to scram.
+
+Point ``RAGREC_PG_DSN`` at a real server instead (then ``install``/``start``/``stop`` do
+nothing and ``status`` only connects).
 
 initdb and postgres refuse to run as root: when RagRec runs as root the cluster is owned by, and
 every server command run via ``runuser`` as, the ``postgres`` system user (created by Debian's
@@ -45,6 +57,7 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -58,6 +71,14 @@ HOST = "127.0.0.1"
 PGVECTOR_SERIES = "0.8."
 SOURCE_SUITE = "trixie"
 TRIXIE_SRC_LIST = Path("/etc/apt/sources.list.d/ragrec-trixie-src.list")
+MIGRATE_ROLE = "ragrec_migrate"  # a temporary superuser while the bootstrap role is renamed
+HBA = (
+    "# Written by ragrec: the unix socket (directory private to the cluster owner) for the\n"
+    "# admin role, password (scram-sha-256) over loopback TCP for everything else.\n"
+    "# TYPE  DATABASE  USER  ADDRESS        METHOD\n"
+    "local   all       all                  trust\n"
+    "host    all       all   127.0.0.1/32   scram-sha-256\n"
+)
 MARKER = "ragrec-cluster.json"  # written into the data dir once initdb + configuration are done
 CONF_FILE = "ragrec.conf"  # included by postgresql.conf, rewritten on every start
 BUILD_SCRIPT = PROJECT_ROOT / "scripts" / "build_pgvector.sh"
@@ -660,7 +681,11 @@ def _ensure_cluster(settings: Settings) -> None:
             f"user {owner!r} cannot reach {tmp}: every parent directory of {root} must be "
             "searchable (o+x) by it; move RAGREC_HOME or fix the permissions",
         )
-    superuser = settings.pg_user
+    superuser = settings.pg_admin_user
+    if superuser == settings.pg_user:
+        raise ServiceError(
+            NAME, "RAGREC_PG_ADMIN_USER must differ from RAGREC_PG_USER (least privilege)"
+        )
     _run_owner(
         settings,
         [
@@ -670,21 +695,14 @@ def _ensure_cluster(settings: Settings) -> None:
             "-U",
             superuser,
             "--auth-local=trust",
-            "--auth-host=trust",
+            "--auth-host=scram-sha-256",
             "--encoding=UTF8",
             "--locale=C.UTF-8",
             "--no-instructions",
         ],
         owner=owner,
     )
-    _write_file(
-        tmp / "pg_hba.conf",
-        "# ragrec development cluster: loopback only, trust authentication.\n"
-        "# TYPE  DATABASE  USER  ADDRESS        METHOD\n"
-        "local   all       all                  trust\n"
-        "host    all       all   127.0.0.1/32   trust\n",
-        pw,
-    )
+    _write_file(tmp / "pg_hba.conf", HBA, pw)
     conf = tmp / "postgresql.conf"
     include = f"\n# ragrec settings, rewritten on every start\ninclude_if_exists = '{CONF_FILE}'\n"
     _write_file(conf, conf.read_text() + include, pw)
@@ -718,6 +736,16 @@ def _write_config(settings: Settings) -> None:
     ]
     owner = pwd.getpwuid(data.stat().st_uid)
     _write_file(data / CONF_FILE, "\n".join(lines) + "\n", owner)
+    _write_hba(settings)
+
+
+def _write_hba(settings: Settings) -> bool:
+    """pg_hba.conf as `HBA`; True when it changed (a running server must reload)."""
+    path = settings.pg_data_dir / "pg_hba.conf"
+    if path.exists() and path.read_text() == HBA:
+        return False
+    _write_file(path, HBA, pwd.getpwuid(settings.pg_data_dir.stat().st_uid))
+    return True
 
 
 def _write_file(path: Path, text: str, owner: pwd.struct_passwd) -> None:
@@ -784,16 +812,36 @@ def _accepts_connections(settings: Settings) -> bool:
 
 
 def _ensure_objects(settings: Settings) -> None:
-    """Role settings.pg_user (superuser), database settings.pg_database, extension vector."""
+    """Role settings.pg_user (not a superuser, scram password), database
+    settings.pg_database owned by it, extension vector; pg_hba.conf with scram logins."""
     user, db = settings.pg_user, settings.pg_database
+    if user == settings.pg_admin_user:
+        raise ServiceError(
+            NAME, "RAGREC_PG_ADMIN_USER must differ from RAGREC_PG_USER (least privilege)"
+        )
+    _migrate_bootstrap_role(settings)
+    password = settings.effective_pg_password()
     with psycopg.connect(_admin_conninfo(settings, "postgres"), autocommit=True) as conn:
+        ident, secret = sql.Identifier(user), sql.Literal(password)
+        conn.execute("SET password_encryption = 'scram-sha-256'")
         if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (user,)).fetchone() is None:
-            conn.execute(sql.SQL("CREATE ROLE {} SUPERUSER LOGIN").format(sql.Identifier(user)))
+            conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(ident, secret))
+        conn.execute(
+            sql.SQL(
+                "ALTER ROLE {} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION"
+                " NOBYPASSRLS PASSWORD {}"
+            ).format(ident, secret)
+        )
         if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db,)).fetchone() is None:
             create = sql.SQL("CREATE DATABASE {} OWNER {}")
-            conn.execute(create.format(sql.Identifier(db), sql.Identifier(user)))
+            conn.execute(create.format(sql.Identifier(db), ident))
+        else:
+            conn.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(db), ident))
+        if _write_hba(settings):
+            conn.execute("SELECT pg_reload_conf()")
     with psycopg.connect(_admin_conninfo(settings, db), autocommit=True) as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        _give_objects_to(conn, settings.pg_admin_user, user)
         row = conn.execute(
             "SELECT e.extversion, a.default_version FROM pg_extension e"
             " JOIN pg_available_extensions a ON a.name = e.extname WHERE e.extname = 'vector'"
@@ -801,6 +849,108 @@ def _ensure_objects(settings: Settings) -> None:
         if row is not None and row[0] != row[1]:
             log.info("updating extension vector %s -> %s in %s", row[0], row[1], db)
             conn.execute("ALTER EXTENSION vector UPDATE")
+
+
+def _migrate_bootstrap_role(settings: Settings) -> None:
+    """A cluster whose bootstrap superuser is the app role (made before least privilege):
+    rename that role to the admin name through a temporary superuser, and record it in the
+    marker. Idempotent; each step can be interrupted and the next start finishes it."""
+    app, admin = settings.pg_user, settings.pg_admin_user
+    if _marker(settings).get("superuser", app) == admin:
+        return
+    bootstrap = _bootstrap_name(settings, admin) or _bootstrap_name(settings, app)
+    if bootstrap is None:
+        raise ServiceError(NAME, f"cannot log in as {admin!r} or {app!r} over the unix socket")
+    if bootstrap == app:
+        with psycopg.connect(_socket_conninfo(settings, app), autocommit=True) as conn:
+            _drop_role(conn, MIGRATE_ROLE)
+            conn.execute(
+                sql.SQL("CREATE ROLE {} SUPERUSER LOGIN").format(sql.Identifier(MIGRATE_ROLE))
+            )
+        with psycopg.connect(_socket_conninfo(settings, MIGRATE_ROLE), autocommit=True) as conn:
+            # the app role's sessions must end before it can be renamed
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE usename = %s AND pid <> pg_backend_pid()",
+                (app,),
+            )
+            conn.execute(
+                sql.SQL("ALTER ROLE {} RENAME TO {}").format(
+                    sql.Identifier(app), sql.Identifier(admin)
+                )
+            )
+        log.info("PostgreSQL: bootstrap superuser %r renamed to %r", app, admin)
+    elif bootstrap != admin:
+        raise ServiceError(
+            NAME, f"the cluster's superuser is {bootstrap!r}; set RAGREC_PG_ADMIN_USER to it"
+        )
+    with psycopg.connect(_socket_conninfo(settings, admin), autocommit=True) as conn:
+        _drop_role(conn, MIGRATE_ROLE)
+    marker = {**_marker(settings), "superuser": admin}
+    owner = pwd.getpwuid(settings.pg_data_dir.stat().st_uid)
+    _write_file(settings.pg_data_dir / MARKER, json.dumps(marker, indent=2) + "\n", owner)
+
+
+def _socket_conninfo(settings: Settings, user: str, dbname: str = "postgres") -> str:
+    return make_conninfo(
+        "",
+        host=str(_socket_dir(settings)),
+        port=settings.pg_port,
+        user=user,
+        dbname=dbname,
+        connect_timeout=5,
+    )
+
+
+def _bootstrap_name(settings: Settings, user: str) -> str | None:
+    """Name of the bootstrap superuser, asked as `user` (None when `user` cannot log in)."""
+    try:
+        with psycopg.connect(_socket_conninfo(settings, user)) as conn:
+            row = conn.execute("SELECT rolname FROM pg_roles WHERE oid = 10").fetchone()
+    except psycopg.OperationalError:
+        return None
+    return str(row[0]) if row else None
+
+
+def _drop_role(conn: psycopg.Connection[Any], role: str) -> None:
+    if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone():
+        conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+
+def _give_objects_to(conn: psycopg.Connection[Any], admin: str, user: str) -> None:
+    """Schemas, tables, sequences, views and functions of this database that the admin owns
+    outside the system schemas and extensions become the app role's (after a migration)."""
+    rows = conn.execute(
+        """
+        SELECT 'SCHEMA', quote_ident(n.nspname) FROM pg_namespace n
+          JOIN pg_roles r ON r.oid = n.nspowner
+         WHERE r.rolname = %(admin)s AND n.nspname NOT LIKE 'pg\\_%%'
+           AND n.nspname NOT IN ('information_schema')
+        UNION ALL
+        SELECT CASE c.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW'
+                              WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END,
+               quote_ident(n.nspname) || '.' || quote_ident(c.relname)
+          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          JOIN pg_roles r ON r.oid = c.relowner
+         WHERE r.rolname = %(admin)s AND c.relkind IN ('r', 'p', 'S', 'v', 'm')
+           AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+           AND n.nspname NOT LIKE 'pg\\_toast%%'
+           AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                           AND d.objid = c.oid AND d.deptype = 'e')
+           AND NOT (c.relkind = 'S' AND EXISTS (SELECT 1 FROM pg_depend d
+                    WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                    AND d.deptype IN ('a', 'i')))
+        """,
+        {"admin": admin},
+    ).fetchall()
+    for kind, name in rows:
+        conn.execute(
+            sql.SQL("ALTER {} {} OWNER TO {}").format(
+                sql.SQL(kind), sql.SQL(name), sql.Identifier(user)
+            )
+        )
+    if rows:
+        log.info("PostgreSQL: %d objects now owned by %r", len(rows), user)
 
 
 # --------------------------------------------------------------------------- helpers
