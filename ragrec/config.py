@@ -244,6 +244,19 @@ class Settings(BaseSettings):
         default=5_000, ge=1, description="events/products read per worker step (memory bound)"
     )
 
+    # Explorer pages and shop widget (issue 12, helper "pages")
+    pages_public: bool = Field(
+        default=False,
+        description="serve the explorer pages without a key (they show customers' purchases "
+        "and analytics); off = sign in with an admin or read API key",
+    )
+    pages_persona_map_limit: int = Field(
+        default=3000, ge=10, le=50_000, description="customers drawn on the persona map"
+    )
+    pages_purchase_attribution_days: int = Field(
+        default=7, ge=0, le=365, description="a purchase this soon after a click is attributed"
+    )
+
     # Operations (issue 14, helper "ops"): timeouts when a service is down, least privilege
     neo4j_connect_timeout_s: float = Field(
         default=3.0, gt=0, description="seconds to open a Bolt connection before giving up"
