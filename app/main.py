@@ -16,6 +16,7 @@ from app.domain import registry
 from app.domain.system.controllers import SystemController
 from app.lib import metrics
 from app.lib.errors import EXCEPTION_HANDLERS
+from app.lib.graph import neo4j_guard
 from app.lib.resources import Resources, lifespan, provide_resources
 from app.lib.security import SCHEME, SECURITY_COMPONENTS, public_api_key, require_api_key
 from ragrec import __version__
@@ -38,7 +39,8 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
         path="/api/v1",
         route_handlers=[SystemController, *registry.open_handlers(), public, internal],
     )
-    middleware = [metrics.PROMETHEUS.middleware]
+    # ops: while Neo4j is down, requests that need it get 503 + Retry-After at once
+    middleware = [metrics.PROMETHEUS.middleware, neo4j_guard]
     if settings.api_rate_limit > 0:
         middleware.append(
             RateLimitConfig(

@@ -15,6 +15,11 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.types import ExceptionHandlersMap
+from neo4j.exceptions import DatabaseUnavailable as Neo4jDatabaseUnavailable
+from neo4j.exceptions import ServiceUnavailable as Neo4jServiceUnavailable
+from neo4j.exceptions import SessionExpired as Neo4jSessionExpired
+from psycopg import OperationalError as PgOperationalError
+from psycopg_pool import PoolTimeout as PgPoolTimeout
 
 from app.lib import metrics
 
@@ -158,12 +163,52 @@ def _http_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any
     return error_response(status, exc.detail, headers=exc.headers)
 
 
+def _neo4j_down_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """Neo4j unreachable (ops): 503 + Retry-After, and the breaker opens (`app.lib.graph`)."""
+    from app.lib.graph import BREAKER
+
+    settings = request.app.state.resources.settings
+    BREAKER.trip(settings)
+    log.warning("Neo4j unavailable on %s %s: %s", request.method, request.url.path, exc)
+    return error_response(
+        503,
+        f"the graph database is unavailable; retry in {settings.api_retry_after_s}s",
+        code="neo4j_unavailable",
+        headers={"Retry-After": str(settings.api_retry_after_s)},
+    )
+
+
+def _pg_down_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """PostgreSQL unreachable for an endpoint that needs it (ops): 503 + Retry-After."""
+    settings = request.app.state.resources.settings
+    log.warning("PostgreSQL unavailable on %s %s: %s", request.method, request.url.path, exc)
+    return error_response(
+        503,
+        f"the vector/privacy database is unavailable; retry in {settings.api_retry_after_s}s",
+        code="postgres_unavailable",
+        headers={"Retry-After": str(settings.api_retry_after_s)},
+    )
+
+
+def _image_bomb_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """api (issue 14): Pillow refused an image from its header (too many pixels)."""
+    return error_response(
+        413, "the image has too many pixels (decompression bomb refused)", field="image"
+    )
+
+
 def _crash_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(500, "internal error; the server logged the details")
 
 
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    # ops: a service that is down is a 503 with Retry-After, never a 500
+    Neo4jServiceUnavailable: _neo4j_down_handler,
+    Neo4jSessionExpired: _neo4j_down_handler,
+    Neo4jDatabaseUnavailable: _neo4j_down_handler,
+    PgOperationalError: _pg_down_handler,
+    PgPoolTimeout: _pg_down_handler,
     ValidationException: _validation_handler,
     ApiError: _api_error_handler,
     HTTPException: _http_handler,

@@ -2,13 +2,14 @@
 
 Request counts, latency histograms and in-flight requests per route come from Litestar's
 Prometheus middleware (`PROMETHEUS` below, prefix ``ragrec``); this module adds errors
-by code and candidate counts per generator. All live in prometheus_client's default
-registry, which `GET /api/v1/metrics` exposes. Values are per worker process.
+by code, candidate counts per generator and fallbacks (degraded modes) by component. All
+live in prometheus_client's default registry, which `GET /api/v1/metrics` exposes.
+Values are per worker process.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from litestar.plugins.prometheus import PrometheusConfig
 from prometheus_client import Counter, Histogram
@@ -30,9 +31,23 @@ CANDIDATES = Histogram(
     ["generator"],
     buckets=[0, 1, 5, 10, 25, 50, 100, 200, 400, 800],
 )
+FALLBACKS = Counter(
+    "ragrec_fallbacks_total",
+    "Requests served by a fallback (degraded mode), by component and what stood in",
+    ["component", "fallback"],
+)
 RECOMMENDATIONS = Counter(
     "ragrec_recommendations_total", "Recommendation responses by context", ["context", "cached"]
 )
+
+
+def record_degraded(degraded: Iterable[str]) -> None:
+    """Count the fallbacks named in a response's ``degraded`` list. Each entry is
+    ``component`` or ``component:fallback`` (e.g. ``vector:pgvector`` = the vector search
+    was served by pgvector, ``fusion:rrf`` = the ranker could not load)."""
+    for entry in degraded:
+        component, _, fallback = str(entry).partition(":")
+        FALLBACKS.labels(component=component, fallback=fallback or "skipped").inc()
 
 
 def observe_candidates(counts: Mapping[str, int]) -> None:

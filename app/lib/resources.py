@@ -104,10 +104,12 @@ class Resources:
             open=True,
             timeout=10,
             name="ragrec-api",
+            # ops: a connection left stale by a PostgreSQL restart is replaced, not used
+            check=ConnectionPool.check_connection,
         )
         return cls(
             settings=settings,
-            driver=neo4j_service.driver(settings),
+            driver=neo4j_service.api_driver(settings),  # ops: bounded wait when down
             pg=pg,
             pseudonym_key=settings.effective_pseudonym_key(),
             cache=TTLCache(settings.api_cache_ttl_s, settings.api_cache_size),

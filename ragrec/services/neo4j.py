@@ -395,6 +395,18 @@ def _running_pid(settings: Settings) -> int | None:
     return pid
 
 
+def reachable(settings: Settings) -> bool:
+    """Whether the configured database answers a query now (one attempt, no retries)."""
+    if settings.local_neo4j and not port_in_use(settings.neo4j_bolt_port):
+        return False
+    try:
+        with driver(settings, max_retry_s=0) as drv:
+            drv.execute_query("RETURN 1", database_=settings.neo4j_database)
+        return True
+    except (ServiceUnavailable, OSError, Neo4jError):
+        return False
+
+
 def _bolt_ready(settings: Settings) -> bool:
     if settings.local_neo4j and not port_in_use(settings.neo4j_bolt_port):
         return False

@@ -3,11 +3,12 @@ from __future__ import annotations
 import threading
 import time
 
-from litestar import Controller, Response, get
+from litestar import Controller, Request, Response, get
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
-from app.domain.system.schemas import HealthReport, ServiceReport
+from app.domain.system.schemas import HealthReport, HealthStatus, ServiceReport
+from app.lib.security import OPTIONAL_SECURITY, caller_of
 from ragrec.config import get_settings
 from ragrec.services import manager
 
@@ -18,6 +19,18 @@ _cache: tuple[float, HealthReport] | None = None
 _lock = threading.Lock()
 
 
+#: services whose outage the API serves around (the vector search falls back to the next
+#: store in RAGREC_VECTOR_STORE_ORDER): down = "degraded", not "down"
+FALLBACK_SERVICES = frozenset({"postgres", "qdrant"})
+
+
+def overall_status(failing: list[str]) -> str:
+    """ok | degraded (a store with a fallback is down: still 200) | down (Neo4j: 503)."""
+    if not failing:
+        return "ok"
+    return "degraded" if set(failing) <= FALLBACK_SERVICES else "down"
+
+
 def _health_report() -> HealthReport:
     global _cache
     with _lock:
@@ -26,9 +39,7 @@ def _health_report() -> HealthReport:
         rows = manager.status(get_settings())
         services = [ServiceReport(**r.to_dict()) for r in rows]
         failing = [s.name for s in services if s.required and not s.reachable]
-        report = HealthReport(
-            status="degraded" if failing else "ok", services=services, failing=failing
-        )
+        report = HealthReport(status=overall_status(failing), services=services, failing=failing)
         _cache = (time.monotonic(), report)
         return report
 
@@ -40,14 +51,25 @@ class SystemController(Controller):
         "/health",
         sync_to_thread=True,
         summary="Per-service health",
-        description="The same report as `ragrec services status`; HTTP 503 naming the failing "
-        f"service(s) when a required one is down. Reports are reused for {HEALTH_TTL_S:.0f}s.",
+        description="The same report as `ragrec services status`. `status` is `ok`; "
+        "`degraded` (HTTP 200) when PostgreSQL or Qdrant is down and the vector search is "
+        "served by the next store; `down` (HTTP 503) when Neo4j is. `failing` names the "
+        f"services that are down. Reports are reused for {HEALTH_TTL_S:.0f}s. "
+        'Anonymous callers get only `{"status": "up" | "degraded" | "down"}`; '
+        "the full report (services, versions, addresses) needs an admin key.",
         responses={
-            503: ResponseSpec(data_container=HealthReport, description="a required service is down")
+            503: ResponseSpec(
+                data_container=HealthReport | HealthStatus, description="Neo4j is down"
+            )
         },
+        security=OPTIONAL_SECURITY,
     )
-    def health(self) -> Response[HealthReport]:
+    def health(self, request: Request) -> Response[HealthReport | HealthStatus]:
         report = _health_report()
-        return Response(
-            report, status_code=HTTP_503_SERVICE_UNAVAILABLE if report.failing else HTTP_200_OK
-        )
+        down = report.status == "down"
+        status = HTTP_503_SERVICE_UNAVAILABLE if down else HTTP_200_OK
+        if caller_of(request).allows("admin"):
+            return Response(report, status_code=status)
+        # api (issue 14): no versions, paths or service names for anonymous callers
+        word = "up" if report.status == "ok" else report.status
+        return Response(HealthStatus(status=word), status_code=status)

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
+
+import msgspec
 
 
 @dataclass
@@ -16,6 +19,12 @@ class ServiceReport:
 
 @dataclass
 class HealthReport:
-    status: str  # "ok" | "degraded"
+    status: str  # "ok" | "degraded" (a store with a fallback is down) | "down" (Neo4j is)
     services: list[ServiceReport]
     failing: list[str] = field(default_factory=list)
+
+
+class HealthStatus(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """What an anonymous caller learns (api, issue 14): no versions, paths or names."""
+
+    status: Literal["up", "degraded", "down"]
