@@ -37,5 +37,6 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check ragrec app tests
 	$(BIN)/mypy
 
-test: services-up lint
+# tests start their own private stack (tests/conftest.py): the user's services and data are untouched
+test: setup lint
 	$(BIN)/pytest -q
