@@ -23,17 +23,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ragrec.config import Settings
-from ragrec.evaluation.baselines import (
-    Baseline,
-    ImplicitBaseline,
-    Interactions,
-    ItemCooccurrenceBaseline,
-    PopularityBaseline,
-    RandomBaseline,
-    tune_implicit,
-)
+from ragrec.evaluation.baselines import SEARCH_SPACES, Baseline, Popularity, Random
 from ragrec.evaluation.instance import throwaway_neo4j
+from ragrec.evaluation.interactions import Interactions
 from ragrec.evaluation.metrics import ndcg_at_k, summarise
+from ragrec.evaluation.selection import fit_model, tune_baseline
 from ragrec.evaluation.splits import SplitKind, split_baskets, split_folder
 from ragrec.graph.loader import load_data
 from ragrec.recommender import ranker as ranker_mod
@@ -184,25 +178,23 @@ def _homepage_eval(
         val_users = sorted(rng.choice(val_users, opts.validation_customers, replace=False).tolist())
     fit_data = Interactions.from_pairs(val.train_frame, catalogue)
 
-    def val_score(model: Baseline) -> float:
-        scores = []
-        for c in val_users:
-            exclude = set() if opts.repurchase else set(fit_hist[c])
-            ranked = _baseline_list(model, c, fit_hist[c], opts.k, exclude)
-            scores.append(ndcg_at_k(ranked, val.test[c], opts.k))
-        return float(np.mean(scores)) if scores else 0.0
+    val_rows = [fit_data.user_index[c] for c in val_users]
+    val_labels = [val.test[c] for c in val_users]
 
-    best_params = {}
-    for kind in ("als", "bpr"):
-        console.print(
-            f"tuning {kind.upper()} on the validation window ({len(val_users)} customers)"
+    def val_score(model: Baseline) -> float:
+        top = model.recommend(val_rows, fit_data.matrix, opts.k, exclude_seen=not opts.repurchase)
+        lists = fit_data.ids(top)
+        return (
+            float(
+                np.mean(
+                    [ndcg_at_k(r, rel, opts.k) for r, rel in zip(lists, val_labels, strict=True)]
+                )
+            )
+            if lists
+            else 0.0
         )
-        best, tried = tune_implicit(kind, fit_data, val_score)
-        best_params[kind] = best
-        report.notes.append(
-            f"{kind.upper()} grid on the validation window: "
-            + "; ".join(f"{p} -> nDCG {s:.4f}" for p, s in tried)
-        )
+
+    tuned_models = _tune_baselines(fit_data, val_score, opts, report, console)
     with Recommender(driver, settings, rules=rules, reranker=reranker) as rec:
         with _progress(console) as bar:
             task = bar.add_task("validation pools", total=len(val_users))
@@ -238,25 +230,18 @@ def _homepage_eval(
         f"catalogue {len(catalogue):,}"
     )
     data = Interactions.from_pairs(split.train_frame, catalogue)
-    history = _group(split.train_frame)
-    baselines: list[Baseline] = [
-        RandomBaseline(opts.seed),
-        PopularityBaseline(7),
-        ItemCooccurrenceBaseline(),
-        ImplicitBaseline("als", **best_params["als"]),
-        ImplicitBaseline("bpr", **best_params["bpr"]),
-    ]
-    for model in baselines:
-        model.fit(data)
+    rows = [data.user_index[c] for c in customers]
+    for model in [Random(opts.seed), Popularity(), *tuned_models]:
+        fit_model(model, data.matrix, data.days)
         lists, lat = [], []
-        for c in customers:
+        for r in rows:
             t = time.perf_counter()
-            exclude = set() if opts.repurchase else set(history[c])
-            lists.append(_baseline_list(model, c, history[c], LIST_LENGTH, exclude))
+            top = model.recommend([r], data.matrix, LIST_LENGTH, exclude_seen=not opts.repurchase)
+            lists.append(data.ids(top)[0])
             lat.append((time.perf_counter() - t) * 1000)
         metrics = summarise(lists, relevant, len(catalogue), opts.k, lat)
-        report.systems.append(SystemResult(model.name, "baseline", metrics))
-        console.print(f"  {model.name}: nDCG@{opts.k} {metrics[f'ndcg@{opts.k}']:.4f}")
+        report.systems.append(SystemResult(model.label(), "baseline", metrics))
+        console.print(f"  {model.label()}: nDCG@{opts.k} {metrics[f'ndcg@{opts.k}']:.4f}")
     with Recommender(driver, settings, rules=rules, reranker=reranker) as rec:
         _score_ours(
             rec,
@@ -301,43 +286,33 @@ def _basket_eval(
     relevant = [{hidden} for _, _, _, hidden in split.test]
     data = Interactions.from_pairs(split.train_frame, catalogue)
 
+    val_carts = data.rows_of([cart for _, _, cart, _ in split.validation])
+    val_hidden = [{hidden} for _, _, _, hidden in split.validation]
+
     def val_score(model: Baseline) -> float:
-        return float(
-            np.mean(
-                [
-                    ndcg_at_k(model.recommend(cart, opts.k, set(cart)), {hidden}, opts.k)
-                    for _, _, cart, hidden in split.validation
-                ]
+        lists = data.ids(model.recommend(np.arange(len(val_hidden)), val_carts, opts.k))
+        return (
+            float(
+                np.mean(
+                    [ndcg_at_k(r, rel, opts.k) for r, rel in zip(lists, val_hidden, strict=True)]
+                )
             )
+            if lists
+            else 0.0
         )
 
-    baselines: list[Baseline] = [
-        RandomBaseline(opts.seed),
-        PopularityBaseline(7),
-        ItemCooccurrenceBaseline(),
-    ]
-    for kind in ("als", "bpr"):
-        best, tried = tune_implicit(kind, data, val_score)
-        report.notes.append(
-            f"{kind.upper()} grid on validation baskets: "
-            + "; ".join(f"{p} -> nDCG {s:.4f}" for p, s in tried)
-        )
-        baselines.append(ImplicitBaseline(kind, **best))
-    for model in baselines:
-        model.fit(data)
+    tuned_models = _tune_baselines(data, val_score, opts, report, console)
+    test_carts = data.rows_of([cart for _, _, cart, _ in split.test])
+    for model in [Random(opts.seed), Popularity(), *tuned_models]:
+        fit_model(model, data.matrix, data.days)
         lists, lat = [], []
-        for _, _, cart, _ in split.test:
+        for i in range(len(split.test)):
             t = time.perf_counter()
-            lists.append(model.recommend(cart, LIST_LENGTH, set(cart)))
+            lists.append(data.ids(model.recommend([i], test_carts, LIST_LENGTH))[0])
             lat.append((time.perf_counter() - t) * 1000)
-        report.systems.append(
-            SystemResult(
-                model.name, "baseline", summarise(lists, relevant, len(catalogue), opts.k, lat)
-            )
-        )
-        console.print(
-            f"  {model.name}: nDCG@{opts.k} {report.systems[-1].metrics[f'ndcg@{opts.k}']:.4f}"
-        )
+        metrics = summarise(lists, relevant, len(catalogue), opts.k, lat)
+        report.systems.append(SystemResult(model.label(), "baseline", metrics))
+        console.print(f"  {model.label()}: nDCG@{opts.k} {metrics[f'ndcg@{opts.k}']:.4f}")
 
     rules = BusinessRules(exclude_bought=False, max_per_category=settings.rec_max_per_category)
     with Recommender(driver, settings, rules=rules) as rec:
@@ -453,12 +428,35 @@ def _score_ours(
         console.print(f"  {name}: nDCG@{opts.k} {metrics[f'ndcg@{opts.k}']:.4f}")
 
 
-def _baseline_list(
-    model: Baseline, customer: str, history: Sequence[str], k: int, exclude: set[str]
-) -> list[str]:
-    if isinstance(model, ImplicitBaseline):
-        return model.recommend_user(customer, k, exclude)
-    return model.recommend(history, k, exclude)
+def _tune_baselines(
+    data: Interactions,
+    score: Callable[[Baseline], float],
+    opts: EvalOptions,
+    report: EvalReport,
+    console: Console,
+) -> list[Baseline]:
+    """Every tunable baseline, tuned on validation with our trial budget (not fitted)."""
+    models = []
+    for name in SEARCH_SPACES:
+        with _progress(console) as bar:
+            task = bar.add_task(f"tune {name} (Optuna TPE)", total=opts.tune_trials)
+            model, tuned = tune_baseline(
+                name,
+                data.matrix,
+                score,
+                trials=max(1, opts.tune_trials),
+                days=data.days,
+                seed=opts.seed,
+                progress=partial(_advance, bar, task),
+            )
+        report.graph.setdefault("baselines_tuned", []).append(tuned.to_dict())
+        console.print(f"  {model.label()}: validation nDCG@{opts.k} {tuned.score:.4f}")
+        models.append(model)
+    return models
+
+
+def _advance(bar: Progress, task: Any, done: int, total: int) -> None:
+    bar.update(task, completed=done)
 
 
 def _reranker(opts: EvalOptions, settings: Settings) -> tuple[CrossEncoderReranker | None, str]:
