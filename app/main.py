@@ -12,6 +12,7 @@ from litestar.di import Provide
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 
+from app import pages
 from app.domain import registry
 from app.domain.system.controllers import SystemController
 from app.lib import metrics
@@ -49,7 +50,9 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
             ).middleware
         )
     return Litestar(
-        route_handlers=[api],
+        # pages (issue 12): explorer pages, shop widget, pictures, static files
+        route_handlers=[api, *pages.route_handlers(), *pages.static_routers()],
+        template_config=pages.template_config(),
         dependencies={"resources": Provide(provide_resources, sync_to_thread=False)},
         lifespan=[lifespan(settings, resources)],
         exception_handlers=EXCEPTION_HANDLERS,
@@ -59,6 +62,7 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
             title="RagRec API",
             version=__version__,
             path="/schema",
+            render_plugins=pages.openapi_render_plugins(),  # served offline (issue 12)
             components=SECURITY_COMPONENTS,
             description="Graph-native recommendations. Customer ids are the shop's own; the "
             "API pseudonymises them at the boundary and never stores or returns them. Every "
