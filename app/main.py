@@ -7,9 +7,10 @@ the lifespan (`app.lib.resources`) and injected as the `resources` dependency.
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Litestar, Router
 from litestar.di import Provide
-from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 
 from app import pages
@@ -18,8 +19,21 @@ from app.domain.system.controllers import SystemController
 from app.lib import metrics
 from app.lib.errors import EXCEPTION_HANDLERS
 from app.lib.graph import neo4j_guard
+from app.lib.hygiene import (
+    close_openapi_objects,
+    configure_pillow,
+    install_log_redaction,
+    json_guard,
+)
+from app.lib.ratelimit import RateLimiter
 from app.lib.resources import Resources, lifespan, provide_resources
-from app.lib.security import SCHEME, SECURITY_COMPONENTS, public_api_key, require_api_key
+from app.lib.security import (
+    OPTIONAL_SECURITY,
+    SECURITY,
+    SECURITY_COMPONENTS,
+    public_api_key,
+    require_admin,
+)
 from ragrec import __version__
 from ragrec.config import Settings, get_settings
 
@@ -29,32 +43,41 @@ _UPLOAD_OVERHEAD_BYTES = 64 * 1024
 
 def create_app(settings: Settings | None = None, resources: Resources | None = None) -> Litestar:
     settings = settings or (resources.settings if resources else get_settings())
-    public = Router(path="/", guards=[public_api_key], route_handlers=registry.public_handlers())
+    public = Router(
+        path="/",
+        guards=[public_api_key],
+        security=OPTIONAL_SECURITY,
+        route_handlers=registry.public_handlers(),
+    )
+    # api (issue 14): private data and operations need a key with the right scope; each
+    # private controller carries its own guard (app.lib.security)
+    private = Router(path="/", route_handlers=registry.private_handlers())
     internal = Router(
         path="/internal",
-        guards=[require_api_key],
-        security=[{SCHEME: []}],
+        guards=[require_admin],
+        security=SECURITY,
         route_handlers=registry.internal_handlers(),
     )
     api = Router(
         path="/api/v1",
-        route_handlers=[SystemController, *registry.open_handlers(), public, internal],
+        route_handlers=[SystemController, *registry.open_handlers(), public, private, internal],
     )
+    configure_pillow(settings.api_max_image_pixels)
+    install_log_redaction()
     # ops: while Neo4j is down, requests that need it get 503 + Retry-After at once
-    middleware = [metrics.PROMETHEUS.middleware, neo4j_guard]
+    middleware: list[Any] = [metrics.PROMETHEUS.middleware, neo4j_guard]
+    # api (issue 14): limits shared by every worker, keyed by API key; JSON hygiene
+    limiter = RateLimiter(settings)
     if settings.api_rate_limit > 0:
-        middleware.append(
-            RateLimitConfig(
-                rate_limit=(settings.api_rate_limit_unit, settings.api_rate_limit),  # type: ignore[arg-type]
-                exclude=[r"^/api/v1/health$", r"^/api/v1/metrics$", r"^/schema"],
-            ).middleware
-        )
-    return Litestar(
+        middleware.append(limiter.middleware)
+    middleware.append(json_guard)
+    app = Litestar(
         # pages (issue 12): explorer pages, shop widget, pictures, static files
         route_handlers=[api, *pages.route_handlers(), *pages.static_routers()],
         template_config=pages.template_config(),
         dependencies={"resources": Provide(provide_resources, sync_to_thread=False)},
         lifespan=[lifespan(settings, resources)],
+        on_shutdown=[limiter.close],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=middleware,
         request_max_body_size=settings.api_max_upload_bytes + _UPLOAD_OVERHEAD_BYTES,
@@ -70,3 +93,5 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
         ),
         debug=False,
     )
+    close_openapi_objects(app)  # api (issue 14): the schema declares closed bodies
+    return app

@@ -3,7 +3,7 @@
 ```python
 from ragrec.client import RagRecClient
 
-with RagRecClient("http://127.0.0.1:8000") as client:
+with RagRecClient("http://127.0.0.1:8000", api_key=EVENTS_KEY) as client:
     recs = client.homepage(customer_id="shop-customer-42", top_k=5)
     for item in recs.items:
         print(item.position, item.name, item.score, item.reasons)
@@ -12,6 +12,9 @@ with RagRecClient("http://127.0.0.1:8000") as client:
                  request_id=results.request_id, position=1, context="search")
 ```
 
+`api_key` is sent as `X-API-Key`: tracking needs an `events` key (or the `widget` key for
+impressions and clicks), persona and analytics a `read` key, GDPR export/erasure an
+`admin` key; a 403 (`ForbiddenError`) says the key's scope does not allow the call.
 `AsyncRagRecClient` has the same methods as coroutines. Customer ids are the shop's own:
 the server pseudonymises them. Every error response raises a `RagRecError` subclass
 carrying the server's status, code, message and field.
@@ -68,6 +71,10 @@ class AuthenticationError(RagRecError):
     """401: missing or wrong API key."""
 
 
+class ForbiddenError(RagRecError):
+    """403: the key's scope does not allow this (e.g. a widget key on a private endpoint)."""
+
+
 class NotFoundError(RagRecError):
     """404: unknown id (named in the message) or path."""
 
@@ -83,6 +90,7 @@ class ServerError(RagRecError):
 _BY_STATUS: dict[int, type[RagRecError]] = {
     400: ValidationError,
     401: AuthenticationError,
+    403: ForbiddenError,
     404: NotFoundError,
     413: ValidationError,
     415: ValidationError,
@@ -162,7 +170,6 @@ class Personas(msgspec.Struct, kw_only=True):
 
 
 class CustomerPersona(msgspec.Struct, kw_only=True):
-    customer_ref: str
     age_bracket: str | None = None
     community_id: int | None = None
     purchases: int = 0
@@ -242,8 +249,11 @@ class ServiceReport(msgspec.Struct, kw_only=True):
 
 
 class Health(msgspec.Struct, kw_only=True):
+    """Anonymous callers get `status` (up | degraded | down) only; an admin key, the
+    services too."""
+
     status: str
-    services: list[ServiceReport]
+    services: list[ServiceReport] = msgspec.field(default_factory=list)
     failing: list[str] = msgspec.field(default_factory=list)
 
 

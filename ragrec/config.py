@@ -9,6 +9,7 @@ service instead, and `services up` leaves it alone.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -377,7 +378,7 @@ class Settings(BaseSettings):
             tmp.write_text(json.dumps(fresh, indent=2) + "\n")
             tmp.chmod(0o600)
             try:
-                tmp.link(path)  # two workers starting at once: the first file wins
+                os.link(tmp, path)  # two workers starting at once: the first file wins
             except FileExistsError:
                 pass
             tmp.unlink(missing_ok=True)

@@ -13,12 +13,8 @@ def open_handlers() -> list[ControllerRouterHandler]:
 
 
 def public_handlers() -> list[ControllerRouterHandler]:
-    """The public API; behind an API key only when `api_keys_public` is set."""
-    from app.domain.analytics.controllers import AnalyticsController
+    """Recommendation reads; behind a read/widget key only when `api_keys_public` is set."""
     from app.domain.benchmark.controllers import BenchmarkController
-    from app.domain.interactions.controllers import InteractionController
-    from app.domain.personas.controllers import PersonaController
-    from app.domain.privacy.controllers import PrivacyController
     from app.domain.products.controllers import ProductController
     from app.domain.recommendations.controllers import (
         RecommendationShortcutController,
@@ -30,17 +26,26 @@ def public_handlers() -> list[ControllerRouterHandler]:
         RecommendController,
         RecommendationShortcutController,
         ProductController,
-        InteractionController,
-        AnalyticsController,
-        PrivacyController,
-        PersonaController,
         BenchmarkController,
         SimilarController,
     ]
 
 
+def private_handlers() -> list[ControllerRouterHandler]:
+    """Private data and ingestion: each controller (or handler) carries its scope guard
+    (`app.lib.security.requires`)."""
+    from app.domain.analytics.controllers import AnalyticsController
+    from app.domain.interactions.controllers import InteractionController
+    from app.domain.personas.controllers import PersonaController
+    from app.domain.privacy.controllers import PrivacyController
+
+    return [InteractionController, AnalyticsController, PrivacyController, PersonaController]
+
+
 def internal_handlers() -> list[ControllerRouterHandler]:
     """Automation endpoints under /internal; always behind an API key."""
+    from app.domain.automation.controllers import AutomationController
+    from app.domain.campaigns.controllers import CampaignController
     from app.domain.internal.controllers import InternalController
 
-    return [InternalController]
+    return [InternalController, AutomationController, CampaignController]

@@ -8,7 +8,7 @@ becomes a 500 that is logged here with its traceback but never shows one to the 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, overload
 
 import msgspec
 from litestar import Request, Response
@@ -18,6 +18,7 @@ from litestar.types import ExceptionHandlersMap
 from neo4j.exceptions import DatabaseUnavailable as Neo4jDatabaseUnavailable
 from neo4j.exceptions import ServiceUnavailable as Neo4jServiceUnavailable
 from neo4j.exceptions import SessionExpired as Neo4jSessionExpired
+from PIL.Image import DecompressionBombError, DecompressionBombWarning
 from psycopg import OperationalError as PgOperationalError
 from psycopg_pool import PoolTimeout as PgPoolTimeout
 
@@ -102,10 +103,11 @@ STATUS_CODES: dict[int, str] = {
 
 _DESCRIPTIONS: dict[int, str] = {
     400: "invalid request: `field` names the offending parameter or body field",
-    401: "missing or wrong X-API-Key",
+    401: "missing or unknown X-API-Key",
+    403: "the key's scope does not allow this operation",
     404: "unknown id (named in `message`) or path",
     413: "upload larger than the configured limit",
-    415: "unsupported upload type",
+    415: "body not in the expected type (JSON: Content-Type application/json)",
     422: "well-formed but unprocessable request",
     429: "rate limit exceeded for this client",
     500: "internal error (logged on the server; no details returned)",
@@ -114,11 +116,31 @@ _DESCRIPTIONS: dict[int, str] = {
 
 
 def error_specs(*statuses: int) -> dict[int, ResponseSpec]:
-    """OpenAPI responses in the error shape: 400, 401, 429 and 500 plus the given ones."""
-    wanted = sorted({400, 401, 429, 500, *statuses})
+    """OpenAPI responses in the error shape: 400, 401, 403, 415, 429 and 500 plus the
+    given ones."""
+    wanted = sorted({400, 401, 403, 415, 429, 500, *statuses})
     return {
         s: ResponseSpec(data_container=ErrorResponse, description=_DESCRIPTIONS[s]) for s in wanted
     }
+
+
+#: api (issue 14): an error never echoes more than a short, escaped excerpt of the input
+MAX_MESSAGE = 300
+MAX_FIELD = 120
+
+
+@overload
+def safe_text(text: str, limit: int) -> str: ...
+@overload
+def safe_text(text: None, limit: int) -> None: ...
+def safe_text(text: str | None, limit: int) -> str | None:
+    """Control characters and angle brackets escaped, cut to `limit` characters."""
+    if text is None:
+        return None
+    out = "".join(
+        c if c.isprintable() and c not in "<>" else f"\\u{ord(c):04x}" for c in text[: limit * 2]
+    )
+    return out if len(out) <= limit else out[: limit - 1] + "\u2026"
 
 
 def error_response(
@@ -131,6 +153,7 @@ def error_response(
 ) -> Response[ErrorResponse]:
     code = code or STATUS_CODES.get(status, "error")
     metrics.ERRORS.labels(status=str(status), code=code).inc()
+    message, field = safe_text(message, MAX_MESSAGE), safe_text(field, MAX_FIELD)
     return Response(
         ErrorResponse(ErrorDetail(status=status, code=code, message=message, field=field)),
         status_code=status,
@@ -209,6 +232,9 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     Neo4jDatabaseUnavailable: _neo4j_down_handler,
     PgOperationalError: _pg_down_handler,
     PgPoolTimeout: _pg_down_handler,
+    # api (issue 14): huge-pixel images are refused before decoding
+    DecompressionBombError: _image_bomb_handler,
+    DecompressionBombWarning: _image_bomb_handler,
     ValidationException: _validation_handler,
     ApiError: _api_error_handler,
     HTTPException: _http_handler,

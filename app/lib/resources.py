@@ -1,5 +1,6 @@
 """What the API holds for its lifetime: settings, the Neo4j driver, a PostgreSQL pool,
-the pseudonymisation key and the recommendation cache. Created once at startup (the
+the pseudonymisation key, the API keys and the recommendation cache (shared by every
+worker, in PostgreSQL: `app.lib.cache`). Created once at startup (the
 app's lifespan), closed at shutdown, and handed to handlers as the `resources`
 dependency, so a test can pass in its own.
 """
@@ -8,9 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Hashable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -20,60 +19,12 @@ from litestar.di import NamedDependency
 from neo4j import Driver
 from psycopg_pool import ConnectionPool
 
+from app.lib.cache import SharedCache
 from ragrec.config import Settings
 from ragrec.etl.pseudonymise import pseudonymise_customer_id
 from ragrec.services import neo4j as neo4j_service
 
 log = logging.getLogger("ragrec.api")
-
-
-class TTLCache:
-    """A small thread-safe LRU cache with a time-to-live, per process."""
-
-    def __init__(self, ttl_s: float, max_size: int) -> None:
-        self.ttl_s = ttl_s
-        self.max_size = max_size
-        self._items: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    @property
-    def enabled(self) -> bool:
-        return self.ttl_s > 0
-
-    def get(self, key: Hashable) -> Any | None:
-        if not self.enabled:
-            return None
-        with self._lock:
-            hit = self._items.get(key)
-            if hit is None:
-                return None
-            expires, value = hit
-            if expires < time.monotonic():
-                del self._items[key]
-                return None
-            self._items.move_to_end(key)
-            return value
-
-    def put(self, key: Hashable, value: Any) -> None:
-        if not self.enabled:
-            return
-        with self._lock:
-            self._items[key] = (time.monotonic() + self.ttl_s, value)
-            self._items.move_to_end(key)
-            while len(self._items) > self.max_size:
-                self._items.popitem(last=False)
-
-    def evict(self, predicate: Callable[[Hashable], bool]) -> int:
-        """Drop every entry whose key matches; returns how many were dropped."""
-        with self._lock:
-            doomed = [k for k in self._items if predicate(k)]
-            for k in doomed:
-                del self._items[k]
-            return len(doomed)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
 
 
 class Resources:
@@ -85,13 +36,16 @@ class Resources:
         driver: Driver,
         pg: ConnectionPool,
         pseudonym_key: bytes,
-        cache: TTLCache,
+        cache: SharedCache,
+        api_keys: dict[str, list[str]] | None = None,
     ) -> None:
         self.settings = settings
         self.driver = driver
         self.pg = pg
         self.pseudonym_key = pseudonym_key
         self.cache = cache
+        #: keys per scope (`app.lib.security`)
+        self.api_keys = api_keys if api_keys is not None else settings.effective_api_keys()
         self._lazy: dict[str, Any] = {}
         self._lazy_lock = threading.Lock()
 
@@ -112,7 +66,10 @@ class Resources:
             driver=neo4j_service.api_driver(settings),  # ops: bounded wait when down
             pg=pg,
             pseudonym_key=settings.effective_pseudonym_key(),
-            cache=TTLCache(settings.api_cache_ttl_s, settings.api_cache_size),
+            cache=SharedCache(
+                settings.effective_pg_dsn(), settings.api_cache_ttl_s, settings.api_cache_size
+            ),
+            api_keys=settings.effective_api_keys(),
         )
 
     @property
@@ -124,10 +81,9 @@ class Resources:
         return pseudonymise_customer_id(customer_id, self.pseudonym_key)
 
     def evict_customer(self, pseudonym: str) -> int:
-        """Drop the cached responses of one customer (cache keys carry it at index 1)."""
-        return self.cache.evict(
-            lambda key: isinstance(key, tuple) and len(key) > 1 and key[1] == pseudonym
-        )
+        """Drop the cached responses of one customer in every worker (cache keys carry
+        the pseudonym at index 1)."""
+        return self.cache.evict_customer(pseudonym)
 
     def lazy(self, name: str, factory: Callable[[], Any]) -> Any:
         """A component built on first use and kept (a recommender, a retriever)."""
@@ -153,6 +109,7 @@ class Resources:
             from ragrec.vectorstores.qdrant import close_edge_handles
 
             close_edge_handles()
+        self.cache.close()
         self.pg.close()
         self.driver.close()
 

@@ -14,6 +14,7 @@ import pytest
 from litestar.testing import TestClient
 from neo4j import Driver
 
+from app.lib.cache import SharedCache
 from app.main import create_app
 from ragrec.config import PROJECT_ROOT, Settings
 from ragrec.cypher import query
@@ -25,7 +26,8 @@ from ragrec.vectorstores.qdrant import close_edge_handles
 pytestmark = pytest.mark.integration
 
 SAMPLE = PROJECT_ROOT / "data" / "sample"
-API_KEY = "test-internal-key"
+API_KEY = "test-internal-key"  # an admin key (a plain list of keys = admin keys)
+ADMIN = {"X-API-Key": API_KEY}
 TX = pl.read_parquet(SAMPLE / "transactions_sample.parquet")
 BY_CUSTOMER = TX.group_by("customer_id").len().sort(["len", "customer_id"], descending=True)
 LOYAL = BY_CUSTOMER["customer_id"][0]  # the sample customer with the most purchases
@@ -58,8 +60,17 @@ def sample_graph(neo4j_driver: Driver, settings: Settings) -> Iterator[Driver]:
 
 @pytest.fixture(scope="module")
 def client(sample_graph: Driver, settings: Settings) -> Iterator[TestClient[Any]]:
+    clear_shared_cache(settings)  # answers cached on an earlier graph must not come back
     with TestClient(app=create_app(api_settings(settings))) as test_client:
         yield test_client
+
+
+def clear_shared_cache(settings: Settings) -> None:
+    cache = SharedCache(settings.effective_pg_dsn(), ttl_s=1, max_size=1)
+    try:
+        cache.clear()
+    finally:
+        cache.close()
 
 
 def error_of(response: Any, status: int) -> dict[str, Any]:
@@ -352,11 +363,11 @@ def test_product_detail(client: TestClient[Any]) -> None:
 def test_personas(client: TestClient[Any], settings: Settings) -> None:
     listing = client.get("/api/v1/personas")
     assert listing.status_code == 200 and isinstance(listing.json()["personas"], list)
-    body = client.get(f"/api/v1/persona/{LOYAL}").json()
+    body = client.get(f"/api/v1/persona/{LOYAL}", headers=ADMIN).json()
     pseudonym = pseudonymise_customer_id(LOYAL, settings.effective_pseudonym_key())
-    assert body["customer_ref"] == pseudonym and body["purchases"] >= 1
+    assert pseudonym not in json.dumps(body) and body["purchases"] >= 1  # no pseudonym out
     assert body["persona"] is not None or body["reason"]
-    err = error_of(client.get("/api/v1/persona/nobody-at-all"), 404)
+    err = error_of(client.get("/api/v1/persona/nobody-at-all", headers=ADMIN), 404)
     assert err["field"] == "customer_id"
 
 
@@ -364,7 +375,9 @@ def test_personas(client: TestClient[Any], settings: Settings) -> None:
 
 
 def test_interactions_with_attribution_feed_analytics(client: TestClient[Any]) -> None:
-    before = client.get("/api/v1/analytics/recommendations/performance").json()["total"]
+    before = client.get("/api/v1/analytics/recommendations/performance", headers=ADMIN).json()[
+        "total"
+    ]
     rec = client.post(
         "/api/v1/recommend", json={"customer_id": LOYAL, "context": "homepage", "top_k": 2}
     ).json()
@@ -381,16 +394,18 @@ def test_interactions_with_attribution_feed_analytics(client: TestClient[Any]) -
          "position": 1, **attribution},
         {"customer_id": LOYAL, "product_id": first, "type": "cart_add", **attribution},
     ]  # fmt: skip
-    accepted = client.post("/api/v1/interactions/batch", json={"events": events})
+    accepted = client.post("/api/v1/interactions/batch", json={"events": events}, headers=ADMIN)
     assert accepted.status_code == 201, accepted.text
     assert accepted.json()["created"] == len(events)
     assert accepted.json()["weights"]["cart_add"] == 3.0
-    after = client.get("/api/v1/analytics/recommendations/performance").json()
+    after = client.get("/api/v1/analytics/recommendations/performance", headers=ADMIN).json()
     delta = {k: after["total"][k] - before[k] for k in ("impressions", "clicks", "conversions")}
     assert delta == {"impressions": len(items), "clicks": 1, "conversions": 1}
     homepage = next(c for c in after["by_context"] if c["context"] == "homepage")
     assert 0 < homepage["ctr"] <= 1
-    top = client.get("/api/v1/analytics/products/top-recommended", params={"days": 1}).json()
+    top = client.get(
+        "/api/v1/analytics/products/top-recommended", params={"days": 1}, headers=ADMIN
+    ).json()
     assert first in {i["product_id"] for i in top["items"]}
 
 
@@ -401,34 +416,45 @@ def test_interactions_single_idempotent_and_validated(client: TestClient[Any]) -
         "type": "view",
         "event_id": uuid.uuid4().hex,
     }
-    assert client.post("/api/v1/interactions", json=event).json()["created"] == 1
-    again = client.post("/api/v1/interactions", json=event)
+    assert client.post("/api/v1/interactions", json=event, headers=ADMIN).json()["created"] == 1
+    again = client.post("/api/v1/interactions", json=event, headers=ADMIN)
     assert again.status_code == 201 and again.json()["duplicates"] == 1
-    viewed = client.get("/api/v1/analytics/products/top-viewed", params={"days": 2}).json()
+    viewed = client.get(
+        "/api/v1/analytics/products/top-viewed", params={"days": 2}, headers=ADMIN
+    ).json()
     assert SECOND in {i["product_id"] for i in viewed["items"]}
-    err = error_of(client.post("/api/v1/interactions", json={**event, "type": "like"}), 400)
+    err = error_of(
+        client.post("/api/v1/interactions", json={**event, "type": "like"}, headers=ADMIN), 400
+    )
     assert err["field"] == "type"
     bad = [dict(event, event_id=None), dict(event, product_id="0000000042")]
-    err = error_of(client.post("/api/v1/interactions/batch", json={"events": bad}), 404)
+    err = error_of(
+        client.post("/api/v1/interactions/batch", json={"events": bad}, headers=ADMIN), 404
+    )
     assert err["field"] == "events[1].product_id" and "0000000042" in err["message"]
-    err = error_of(client.post("/api/v1/interactions", json={**event, "position": 0}), 400)
+    err = error_of(
+        client.post("/api/v1/interactions", json={**event, "position": 0}, headers=ADMIN), 400
+    )
     assert err["field"] == "position"
 
 
 def test_top_products_and_time_window(client: TestClient[Any]) -> None:
-    body = client.get("/api/v1/analytics/products/top-purchased", params={"limit": 3}).json()
+    body = client.get(
+        "/api/v1/analytics/products/top-purchased", params={"limit": 3}, headers=ADMIN
+    ).json()
     assert body["items"][0]["product_id"] == BEST_SELLER
     assert body["items"][0]["events"] >= int(BY_PRODUCT["len"][0])
     window = client.get(
         "/api/v1/analytics/products/top-purchased",
         params={"since": "2019-01-01", "until": "2019-02-01", "limit": 100},
+        headers=ADMIN,
     ).json()
     in_window = TX.filter(pl.col("t_dat").is_between(pl.lit("2019-01-01"), pl.lit("2019-01-31")))
     assert sum(i["events"] for i in window["items"]) <= in_window.height
     assert window["window"] == {"since": "2019-01-01", "until": "2019-02-01"}
     err = error_of(
         client.get("/api/v1/analytics/products/top-viewed", params={"since": "2020-01-02",
-                                                                    "until": "2020-01-01"}),
+                   "until": "2020-01-01"}, headers=ADMIN),
         400,
     )  # fmt: skip
     assert err["field"] == "since"
@@ -529,14 +555,27 @@ def test_public_endpoints_behind_keys_when_configured(
         assert local.get("/api/v1/health").status_code == 200
 
 
-def test_rate_limit_per_client(sample_graph: Driver, settings: Settings) -> None:
-    limited = api_settings(settings, api_rate_limit=3, api_rate_limit_unit="minute")
+def test_rate_limit_per_key(sample_graph: Driver, settings: Settings) -> None:
+    key = f"read-{uuid.uuid4().hex}"  # its own counter (counters live in PostgreSQL)
+    limited = api_settings(
+        settings,
+        api_keys={"admin": [API_KEY], "read": [key]},
+        api_rate_limit=1000,
+        api_rate_limit_scopes={"read": 3},
+        api_rate_limit_unit="day",
+    )
     with TestClient(app=create_app(limited)) as local:
         for _ in range(3):
-            assert local.get(f"/api/v1/products/{BEST_SELLER}").status_code == 200
-        err = error_of(local.get(f"/api/v1/products/{BEST_SELLER}"), 429)
+            assert (
+                local.get(f"/api/v1/products/{BEST_SELLER}", headers={"X-API-Key": key}).status_code
+                == 200
+            )
+        err = error_of(
+            local.get(f"/api/v1/products/{BEST_SELLER}", headers={"X-API-Key": key}), 429
+        )
         assert err["code"] == "rate_limited"
         assert local.get("/api/v1/health").status_code == 200  # monitoring is exempt
+        assert local.get(f"/api/v1/products/{BEST_SELLER}", headers=ADMIN).status_code == 200
 
 
 # -- privacy (the cross-store erasure test is test_privacy.py) ------------------------------------
@@ -544,18 +583,18 @@ def test_rate_limit_per_client(sample_graph: Driver, settings: Settings) -> None
 
 def test_export_then_erase_then_404(client: TestClient[Any], settings: Settings) -> None:
     customer = BY_CUSTOMER["customer_id"][1]
-    exported = client.get(f"/api/v1/privacy/customers/{customer}/export")
+    exported = client.get(f"/api/v1/privacy/customers/{customer}/export", headers=ADMIN)
     assert exported.status_code == 200, exported.text
     body = exported.json()
-    assert body["customer_ref"] == pseudonymise_customer_id(
-        customer, settings.effective_pseudonym_key()
-    )
+    assert pseudonymise_customer_id(customer, settings.effective_pseudonym_key()) not in (
+        exported.text
+    )  # no pseudonym in any response (issue 14)
     assert len(body["graph"]["purchases"]) == 2 and customer not in exported.text
-    erased = client.delete(f"/api/v1/privacy/customers/{customer}")
+    erased = client.delete(f"/api/v1/privacy/customers/{customer}", headers=ADMIN)
     assert erased.status_code == 200, erased.text
     assert erased.json()["neo4j_nodes"] == 1 and erased.json()["neo4j_relationships"] == 2
     assert customer not in erased.text
-    error_of(client.delete(f"/api/v1/privacy/customers/{customer}"), 404)
-    error_of(client.get(f"/api/v1/privacy/customers/{customer}/export"), 404)
+    error_of(client.delete(f"/api/v1/privacy/customers/{customer}", headers=ADMIN), 404)
+    error_of(client.get(f"/api/v1/privacy/customers/{customer}/export", headers=ADMIN), 404)
     err = error_of(client.get("/api/v1/recommendations/homepage?customer_id=" + customer), 404)
     assert err["field"] == "customer_id"

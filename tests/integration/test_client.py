@@ -4,6 +4,7 @@ loaded into an emptied graph."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -20,7 +21,9 @@ from neo4j import Driver
 
 from ragrec.client import (
     AsyncRagRecClient,
+    AuthenticationError,
     Filters,
+    ForbiddenError,
     Interaction,
     NotFoundError,
     RagRecClient,
@@ -37,6 +40,7 @@ TX = pl.read_parquet(SAMPLE / "transactions_sample.parquet")
 CUSTOMERS = TX.group_by("customer_id").len().sort(["len", "customer_id"], descending=True)
 LOYAL = CUSTOMERS["customer_id"][0]
 BEST_SELLER = "0685816002"
+KEYS = {"admin": ["cl-admin"], "events": ["cl-events"], "read": ["cl-read"], "widget": ["cl-pk"]}
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +54,7 @@ def base_url(
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     log = tmp_path_factory.mktemp("client") / "serve.log"
-    env = {**os.environ, "RAGREC_API_RATE_LIMIT": "0"}
+    env = {**os.environ, "RAGREC_API_RATE_LIMIT": "0", "RAGREC_API_KEYS": json.dumps(KEYS)}
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [str(Path(sys.executable).with_name("ragrec")), "serve", "--port", str(port)],
@@ -77,8 +81,9 @@ def base_url(
 
 
 def test_sync_client_covers_the_public_api(base_url: str) -> None:
-    with RagRecClient(base_url) as client:
-        assert client.health().status == "ok"
+    with RagRecClient(base_url, api_key="cl-admin") as client:
+        health = client.health()
+        assert health.status == "ok" and health.services  # the full report for admin
         home = client.homepage(LOYAL, top_k=4)
         assert len(home.items) == 4 and home.items[0].position == 1 and home.items[0].reasons
         assert client.get_recommendations(LOYAL, top_k=2).items
@@ -114,8 +119,28 @@ def test_sync_client_covers_the_public_api(base_url: str) -> None:
         assert "ragrec_requests_total" in client.metrics()
 
 
+def test_keys_and_scopes(base_url: str) -> None:
+    with RagRecClient(base_url) as anonymous:
+        assert anonymous.health().status == "up" and not anonymous.health().services
+        assert anonymous.homepage(top_k=2).items  # recommendation reads are open
+        with pytest.raises(AuthenticationError) as missing:
+            anonymous.persona(LOYAL)
+        assert missing.value.status == 401
+    with RagRecClient(base_url, api_key="cl-pk") as widget:
+        with pytest.raises(ForbiddenError):
+            widget.export_customer(LOYAL)
+        with pytest.raises(ForbiddenError):
+            widget.track(LOYAL, BEST_SELLER, "cart_add")
+    with RagRecClient(base_url, api_key="cl-events") as events:
+        assert events.track(LOYAL, BEST_SELLER, "view").received == 1
+        with pytest.raises(ForbiddenError):
+            events.top_products("top-viewed")
+    with RagRecClient(base_url, api_key="cl-read") as reader:
+        assert reader.persona(LOYAL).purchases >= 1
+
+
 def test_errors_are_typed(base_url: str) -> None:
-    with RagRecClient(base_url) as client:
+    with RagRecClient(base_url, api_key="cl-read") as client:
         with pytest.raises(NotFoundError) as missing:
             client.product("0000000000")
         assert missing.value.status == 404 and missing.value.field == "product_id"
@@ -128,7 +153,7 @@ def test_errors_are_typed(base_url: str) -> None:
 
 def test_async_client(base_url: str) -> None:
     async def run() -> None:
-        async with AsyncRagRecClient(base_url) as client:
+        async with AsyncRagRecClient(base_url, api_key="cl-read") as client:
             results = await asyncio.gather(
                 client.homepage(top_k=3),
                 client.search("dress", top_k=3),
@@ -145,7 +170,7 @@ def test_async_client(base_url: str) -> None:
 
 def test_gdpr_through_the_client(base_url: str) -> None:
     customer = CUSTOMERS["customer_id"][2]
-    with RagRecClient(base_url) as client:
+    with RagRecClient(base_url, api_key="cl-admin") as client:
         exported = client.export_customer(customer)
         assert exported["graph"]["purchases"]
         erased = client.erase_customer(customer)

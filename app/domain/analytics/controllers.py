@@ -10,6 +10,7 @@ from app.domain.analytics.schemas import RecommendationPerformance, TopProducts
 from app.domain.analytics.services import performance, top_products, window
 from app.lib.errors import error_specs
 from app.lib.resources import ResourcesDep
+from app.lib.security import SECURITY, requires
 
 Since = Annotated[
     date | None, Parameter(description="window start (inclusive), ISO date", required=False)
@@ -32,12 +33,14 @@ Limit = Annotated[int, Parameter(description="number of products (1..100)", ge=1
 class AnalyticsController(Controller):
     path = "/analytics"
     tags = ["analytics"]
+    guards = [requires("read")]
+    security = SECURITY
 
     @get(
         "/products/top-viewed",
         sync_to_thread=True,
         summary="Most viewed products",
-        responses=error_specs(),
+        responses=error_specs(403),
     )
     def top_viewed(
         self,
@@ -53,7 +56,7 @@ class AnalyticsController(Controller):
         "/products/top-recommended",
         sync_to_thread=True,
         summary="Most recommended products (impressions)",
-        responses=error_specs(),
+        responses=error_specs(403),
     )
     def top_recommended(
         self,
@@ -69,7 +72,7 @@ class AnalyticsController(Controller):
         "/products/top-purchased",
         sync_to_thread=True,
         summary="Best sellers (units bought)",
-        responses=error_specs(),
+        responses=error_specs(403),
     )
     def top_purchased(
         self,
@@ -87,7 +90,7 @@ class AnalyticsController(Controller):
         summary="Recommendation performance",
         description="Impressions, clicks, CTR and conversions (cart/wishlist adds carrying a "
         "recommendation's request_id) per context, attributed by request_id.",
-        responses=error_specs(),
+        responses=error_specs(403),
     )
     def recommendation_performance(
         self,

@@ -49,10 +49,12 @@ class InternalController(Controller):
         sync_to_thread=True,
         status_code=201,
         summary="Ingest up to 10,000 interaction events",
-        responses=error_specs(404, 422),
+        description="More than api_max_internal_batch (10,000) events: 413.",
+        responses=error_specs(404, 413, 422),
     )
     def events(self, resources: ResourcesDep, data: JSONBody[EventBatch]) -> InteractionsAccepted:
-        return record(resources, data.events, batch=True)
+        limit = resources.settings.api_max_internal_batch
+        return record(resources, data.events, batch=True, max_events=limit)
 
     @post(
         "/personas/refresh",
@@ -84,9 +86,9 @@ class InternalController(Controller):
     @post(
         "/cache/clear",
         status_code=200,
-        summary="Drop every cached recommendation response of this worker",
+        summary="Drop every cached recommendation response (all workers)",
         responses=error_specs(),
     )
     async def clear_cache(self, resources: ResourcesDep) -> CacheCleared:
-        count = resources.cache.evict(lambda _key: True)
+        count = resources.cache.clear()
         return CacheCleared(cleared=count)

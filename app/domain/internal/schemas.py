@@ -22,7 +22,12 @@ class ScriptResult(msgspec.Struct, kw_only=True):
 
 
 class EventBatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    events: Annotated[list[InteractionIn], msgspec.Meta(min_length=1, max_length=10_000)]
+    """At most `api_max_internal_batch` (default 10,000) events; more answers 413 (api)."""
+
+    events: Annotated[
+        list[InteractionIn],
+        msgspec.Meta(min_length=1, description="1..api_max_internal_batch events; more: 413"),
+    ]
 
 
 class PersonaRefresh(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -12,9 +12,12 @@ from prometheus_client import (
     multiprocess,
 )
 
+from app.lib.security import OPTIONAL_SECURITY, metrics_guard
+
 
 class MetricsController(Controller):
     tags = ["system"]
+    guards = [metrics_guard]  # an admin or metrics key when api_metrics_protected is set
 
     @get(
         "/metrics",
@@ -23,7 +26,9 @@ class MetricsController(Controller):
         description="Request counts and latency histograms per route (`ragrec_requests_total`, "
         "`ragrec_request_duration_seconds`), errors by code (`ragrec_api_errors_total`) and "
         "candidates per generator (`ragrec_candidates_per_request`), in the Prometheus text "
-        "format. Per worker unless PROMETHEUS_MULTIPROC_DIR is set.",
+        "format. Per worker unless PROMETHEUS_MULTIPROC_DIR is set. With "
+        "RAGREC_API_METRICS_PROTECTED an admin or metrics key is needed.",
+        security=OPTIONAL_SECURITY,
         include_in_schema=True,
         responses={200: ResponseSpec(data_container=str, media_type=MediaType.TEXT)},
     )

@@ -39,9 +39,8 @@ class CategoryCount(msgspec.Struct, kw_only=True):
 
 class CustomerPersona(msgspec.Struct, kw_only=True):
     """The customer's persona (or `reason` why there is none), community and what they
-    bought. `customer_ref` is the pseudonym; the shop's id is never returned."""
+    bought. Neither the shop's id nor the pseudonym is returned."""
 
-    customer_ref: str
     age_bracket: str | None = None
     community_id: int | None = None
     community_version: Any = None

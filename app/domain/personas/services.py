@@ -26,13 +26,9 @@ def persona_of(resources: Resources, customer_id: str) -> CustomerPersona:
     pseudonym = resources.pseudonym(customer_id)
     info = customer_persona(resources.driver, resources.database, pseudonym)
     if info is None:
-        raise NotFound(
-            f"unknown customer (pseudonym {pseudonym}): no such customer is known",
-            field="customer_id",
-        )
+        raise NotFound("unknown customer: no such customer is known", field="customer_id")
     persona, membership = info.get("persona"), info.get("membership")
     return CustomerPersona(
-        customer_ref=pseudonym,
         age_bracket=info.get("age_bracket"),
         community_id=info.get("community_id"),
         community_version=info.get("community_version"),

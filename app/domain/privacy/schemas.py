@@ -14,10 +14,10 @@ class GraphExport(msgspec.Struct, kw_only=True):
 
 
 class CustomerExport(msgspec.Struct, kw_only=True):
-    """Everything held about the customer. `customer_ref` is the pseudonym the stores
-    use; the shop's own id is never stored."""
+    """Everything held about the customer. The pseudonym the stores use and the shop's
+    own id are never returned: where a store holds the pseudonym, `"(this customer)"`
+    stands in its place."""
 
-    customer_ref: str
     exported_at: str
     graph: GraphExport | None
     pgvector: dict[str, list[dict[str, Any]]]

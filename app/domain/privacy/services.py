@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -13,11 +13,29 @@ from ragrec.privacy import PrivacyError, PrivacyStores, erase_customer, export_c
 T = TypeVar("T")
 
 
+#: what an export shows where a store holds the customer's pseudonym (issue 14: no
+#: response carries a pseudonym or anything else derived from the pseudonymisation key)
+THIS_CUSTOMER = "(this customer)"
+
+
 def export(resources: Resources, customer_id: str) -> CustomerExport:
-    data = _guarded(lambda: export_customer(_stores(resources), resources.pseudonym(customer_id)))
+    pseudonym = resources.pseudonym(customer_id)
+    data = _guarded(lambda: export_customer(_stores(resources), pseudonym))
     if data is None:
         raise NotFound("no data is held about this customer", field="customer_id")
-    return msgspec.convert(data, CustomerExport)
+    data.pop("customer_ref", None)
+    return msgspec.convert(_without(data, pseudonym), CustomerExport)
+
+
+def _without(value: Any, pseudonym: str) -> Any:
+    """`value` with every occurrence of the pseudonym replaced."""
+    if isinstance(value, str):
+        return value.replace(pseudonym, THIS_CUSTOMER) if pseudonym in value else value
+    if isinstance(value, dict):
+        return {_without(k, pseudonym): _without(v, pseudonym) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_without(v, pseudonym) for v in value]
+    return value
 
 
 def erase(resources: Resources, customer_id: str) -> ErasureResult:
@@ -30,6 +48,9 @@ def erase(resources: Resources, customer_id: str) -> ErasureResult:
             "no data is held about this customer (never known, or already erased)",
             field="customer_id",
         )
+    # once more after the graph is gone: an answer computed between the first eviction
+    # and the node's deletion must not survive (every worker: app.lib.cache)
+    report.cache_entries += resources.evict_customer(pseudonym)
     return msgspec.convert(report.to_dict(), ErasureResult)
 
 

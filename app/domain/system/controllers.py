@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Literal
 
 from litestar import Controller, Request, Response, get
 from litestar.openapi.datastructures import ResponseSpec
@@ -71,5 +72,7 @@ class SystemController(Controller):
         if caller_of(request).allows("admin"):
             return Response(report, status_code=status)
         # api (issue 14): no versions, paths or service names for anonymous callers
-        word = "up" if report.status == "ok" else report.status
+        word: Literal["up", "degraded", "down"] = (
+            "up" if report.status == "ok" else "down" if down else "degraded"
+        )
         return Response(HealthStatus(status=word), status_code=status)
