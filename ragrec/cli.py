@@ -34,7 +34,9 @@ app.add_typer(benchmark_app, name="benchmark")
 console = Console(stderr=True)
 ServiceNames = Annotated[
     list[str] | None,
-    typer.Argument(help="neo4j, postgres, qdrant (default: all)", show_default=False),
+    typer.Argument(
+        help="neo4j, postgres, qdrant, n8n (default: all but n8n; setup: all)", show_default=False
+    ),
 ]
 
 
@@ -293,6 +295,15 @@ from ragrec.benchmarks.cli import register_api as _register_api_benchmark  # noq
 
 _register_api_benchmark(benchmark_app)
 
+from ragrec.n8n.cli import register as _register_n8n  # noqa: E402
+
+_register_n8n(app)
+from ragrec.worker.cli import register as _register_worker  # noqa: E402
+
+_register_worker(app)
+from ragrec.benchmarks.freshness import register as _register_freshness  # noqa: E402
+
+_register_freshness(benchmark_app)
 
 if __name__ == "__main__":
     main()

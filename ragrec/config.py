@@ -215,7 +215,10 @@ class Settings(BaseSettings):
     pseudonym_key: str | None = None
 
     # Automation (issue 13): n8n service, its workflows' credentials, the worker
-    n8n_version: str = Field(default="1.123.81", description="n8n from npm (1.x runs on Node 20)")
+    n8n_version: str = Field(
+        default="1.123.50",
+        description="n8n from npm: later 1.123 patches pull isolated-vm 6 (Node 22), 2.x Node 24",
+    )
     n8n_port: int = 5678
     n8n_dir: Path | None = Field(default=None, description="n8n install; unset = <home>/n8n-<v>")
     n8n_max_heap_mib: int = Field(default=1024, ge=256, description="n8n's Node.js heap")
@@ -243,6 +246,14 @@ class Settings(BaseSettings):
     worker_interval_s: float = Field(default=30.0, gt=0, description="ragrec worker period")
     worker_batch_size: int = Field(
         default=5_000, ge=1, description="events/products read per worker step (memory bound)"
+    )
+    worker_lists_interval_s: float = Field(
+        default=600.0, ge=0, description="rebuild the ranked lists at most this often"
+    )
+    worker_max_basket: int = Field(default=50, ge=2, description="bigger baskets are skipped")
+    worker_co_purchase_top_n: int = Field(default=50, ge=1)
+    worker_embed_via_api: bool = Field(
+        default=True, description="new products embedded by a running API (holds Qdrant)"
     )
 
     # Explorer pages and shop widget (issue 12, helper "pages")

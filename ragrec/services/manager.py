@@ -15,16 +15,24 @@ from types import ModuleType
 
 from ragrec.config import Settings
 from ragrec.embeddings import encoder_status
-from ragrec.services import neo4j, postgres, qdrant
+from ragrec.services import n8n, neo4j, postgres, qdrant
 from ragrec.services.base import ServiceStatus
 
-SERVICES: dict[str, ModuleType] = {"neo4j": neo4j, "postgres": postgres, "qdrant": qdrant}
+SERVICES: dict[str, ModuleType] = {
+    "neo4j": neo4j,
+    "postgres": postgres,
+    "qdrant": qdrant,
+    "n8n": n8n,
+}
+#: installed by `setup` but started only when named (`ragrec services up n8n`)
+ON_REQUEST = ("n8n",)
 
 Progress = Callable[[str], None]
 
 
-def _selected(names: Iterable[str] | None) -> list[str]:
-    chosen = list(names) if names else list(SERVICES)
+def _selected(names: Iterable[str] | None, *, on_request: bool = True) -> list[str]:
+    default = [n for n in SERVICES if on_request or n not in ON_REQUEST]
+    chosen = list(names) if names else default
     unknown = [n for n in chosen if n not in SERVICES]
     if unknown:
         raise ValueError(f"unknown service(s): {', '.join(unknown)}; known: {', '.join(SERVICES)}")
@@ -49,7 +57,7 @@ def up(
     settings: Settings, names: Iterable[str] | None = None, progress: Progress | None = None
 ) -> list[ServiceStatus]:
     """Install if needed, start and wait for each service; returns their status."""
-    for name in _selected(names):
+    for name in _selected(names, on_request=False):
         if progress:
             progress(f"starting {name}")
         SERVICES[name].install(settings)
@@ -65,10 +73,11 @@ def down(settings: Settings, names: Iterable[str] | None = None) -> None:
 def status(settings: Settings, names: Iterable[str] | None = None) -> list[ServiceStatus]:
     """Each service's report, checked concurrently (the slowest check bounds the wait).
 
-    Without names, a last `models` row (not required) says which image and text
-    encoders are in use, naming the weights-free fallback when SigLIP is unavailable.
+    Without names, services started only on request (n8n) are left out, and a last
+    `models` row (not required) says which image and text encoders are in use, naming
+    the weights-free fallback when SigLIP is unavailable.
     """
-    chosen = _selected(names)
+    chosen = _selected(names, on_request=False)
     checks: list[Callable[[], ServiceStatus]] = [
         partial(SERVICES[name].status, settings) for name in chosen
     ]

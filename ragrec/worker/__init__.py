@@ -1,0 +1,1 @@
+"""Incremental updates: live ingestion (`ingest`) and the micro-batch worker (`loop`)."""

@@ -1,0 +1,161 @@
+"""Helpers of the automation tests (n8n, worker, campaigns): the sample graph with
+embeddings and personas, a real `ragrec serve`, a real `ragrec worker`, an SMTP sink."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from aiosmtpd.controller import Controller
+from neo4j import Driver
+
+from ragrec.config import PROJECT_ROOT, Settings
+from ragrec.cypher import query
+from ragrec.etl.pseudonymise import pseudonymise_customer_id
+
+SAMPLE = PROJECT_ROOT / "data" / "sample"
+RAGREC = str(Path(sys.executable).with_name("ragrec"))
+ADMIN_KEY = "t-automation-admin"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def pseudonym(settings: Settings, shop_id: str) -> str:
+    return pseudonymise_customer_id(shop_id, settings.effective_pseudonym_key())
+
+
+def prepare_sample(driver: Driver, settings: Settings, *, personas: bool) -> None:
+    """An emptied graph with data/sample, its image and text embeddings, and (optionally)
+    personas; the Qdrant shards are released for the server started next."""
+    from ragrec.embeddings.pipeline import generate_embeddings
+    from ragrec.graph.loader import load_data
+    from ragrec.vectorstores.qdrant import close_edge_handles
+
+    with driver.session(database=settings.neo4j_database) as session:
+        session.run(query("graph/wipe")).consume()
+    load_data(SAMPLE, settings, driver, show_progress=False, bulk=False)
+    generate_embeddings(settings, driver)
+    if personas:
+        from ragrec.gds import gds_client
+        from ragrec.personas import service
+
+        service.discover(gds_client(driver, settings), driver, settings.neo4j_database, seed=7)
+    close_edge_handles()
+
+
+def api_env(**extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "RAGREC_API_KEYS": f'{{"admin": ["{ADMIN_KEY}"]}}',
+        "RAGREC_API_RATE_LIMIT": "0",
+        **extra,
+    }
+
+
+@contextmanager
+def running(cmd: list[str], log: Path, env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT
+        )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@contextmanager
+def api_server(log: Path, **env: str) -> Iterator[str]:
+    """`ragrec serve` on a free port, healthy, with the admin key ADMIN_KEY."""
+    port = free_port()
+    with running([RAGREC, "serve", "--port", str(port)], log, api_env(**env)) as proc:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"ragrec serve exited {proc.returncode}: {log.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{base}/api/v1/health", timeout=5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"ragrec serve not healthy in 120 s: {log.read_text()[-2000:]}")
+            time.sleep(0.5)
+        yield base
+
+
+@dataclass
+class SmtpSink:
+    """A real SMTP server (aiosmtpd) that keeps what it receives."""
+
+    port: int
+    messages: list[EmailMessage] = field(default_factory=list)
+    envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self.lock:
+            self.messages.append(message)  # type: ignore[arg-type]
+            self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        return "250 OK"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        with self.lock:
+            return [m for m in self.messages if address in str(m["To"])]
+
+    def with_subject(self, text: str) -> list[EmailMessage]:
+        with self.lock:
+            return [m for m in self.messages if text in str(m["Subject"])]
+
+
+def body_text(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain", "html"))
+    return part.get_content() if part is not None else ""
+
+
+@contextmanager
+def smtp_sink() -> Iterator[SmtpSink]:
+    sink = SmtpSink(port=free_port())
+    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
+    controller.start()
+    try:
+        yield sink
+    finally:
+        controller.stop()
+
+
+def wait_for(check: Any, timeout: float, interval: float = 0.5) -> Any:
+    """Poll `check()` until it returns something truthy; returns it (or the last value)."""
+    deadline = time.monotonic() + timeout
+    value = check()
+    while not value and time.monotonic() < deadline:
+        time.sleep(interval)
+        value = check()
+    return value
