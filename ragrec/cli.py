@@ -304,6 +304,9 @@ _register_worker(app)
 from ragrec.benchmarks.freshness import register as _register_freshness  # noqa: E402
 
 _register_freshness(benchmark_app)
+from ragrec.ops.cli import register as _register_ops  # noqa: E402
+
+_register_ops(app, benchmark_app)
 
 if __name__ == "__main__":
     main()
