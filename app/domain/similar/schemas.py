@@ -61,3 +61,6 @@ class SimilarResponse(msgspec.Struct, kw_only=True):
     encoder_is_fallback: bool
     items: list[SimilarItem]
     skipped_stores: dict[str, str] = msgspec.field(default_factory=dict)
+    #: ops: fallbacks that served this response, e.g. ["vector:pgvector"] when the first
+    #: store in RAGREC_VECTOR_STORE_ORDER was down and pgvector answered; empty = normal
+    degraded: list[str] = msgspec.field(default_factory=list)

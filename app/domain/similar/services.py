@@ -13,6 +13,7 @@ from app.domain.similar.schemas import (
     SimilarResponse,
     VectorFilters,
 )
+from app.lib import metrics
 from app.lib.engines import retrieval
 from app.lib.errors import ApiError, NotFound, PayloadTooLarge, Unavailable, UnsupportedMediaType
 from app.lib.resources import Resources
@@ -119,6 +120,9 @@ def _response(result: RetrievalResult, why: str) -> SimilarResponse:
         )
         for i, p in enumerate(result.items, start=1)
     ]
+    # ops: a store that was tried first and failed means a fallback served this response
+    degraded = [f"vector:{result.store}"] if result.skipped_stores else []
+    metrics.record_degraded(degraded)
     return SimilarResponse(
         request_id=uuid.uuid4().hex,
         store=result.store,
@@ -128,4 +132,5 @@ def _response(result: RetrievalResult, why: str) -> SimilarResponse:
         encoder_is_fallback=result.encoder_is_fallback,
         items=items,
         skipped_stores=dict(result.skipped_stores),
+        degraded=degraded,
     )
