@@ -179,8 +179,14 @@ def generate_data_cmd(
     days: Annotated[int, typer.Option(min=1)] = 365,
     segments: Annotated[int, typer.Option(min=1, help="planted customer segments")] = 8,
     parquet: Annotated[bool, typer.Option("--parquet/--csv")] = False,
+    max_basket: Annotated[int, typer.Option(min=1, help="largest basket (items)")] = 40,
+    bulk_share: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="share of visits that are bulk orders")
+    ] = 0.0,
 ) -> None:
-    """Synthetic data in the H&M schema with planted segments (ground truth beside it)."""
+    """Synthetic data in the H&M schema with planted segments (ground truth beside it).
+    H&M cardinality: --products 105542 --customers 1371980 --transactions 31788324 --parquet;
+    dense: few customers, many transactions, --max-basket 300 --bulk-share 0.02."""
     from ragrec.etl.generator import generate
 
     summary = generate(
@@ -192,6 +198,8 @@ def generate_data_cmd(
         days=days,
         n_segments=segments,
         fmt="parquet" if parquet else "csv",
+        max_basket=max_basket,
+        bulk_share=bulk_share,
     )
     Console().print_json(json.dumps(summary, default=str))
 
@@ -226,6 +234,11 @@ def serve(
     import uvicorn
 
     settings = get_settings()
+    # api (issue 14): private endpoints need a key; say where the generated ones are
+    keys = settings.effective_api_keys()
+    where = "RAGREC_API_KEYS" if settings.api_keys is not None else str(settings.api_keys_path)
+    scopes = ", ".join(f"{scope} ({len(k)})" for scope, k in keys.items() if k) or "none"
+    typer.echo(f"API keys (X-API-Key) from {where}: {scopes}")
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -235,6 +248,9 @@ def serve(
         timeout_graceful_shutdown=10,
         timeout_worker_healthcheck=30,
         log_level="info",
+        # api (issue 14): X-Forwarded-For is honoured only from RAGREC_API_TRUSTED_PROXIES,
+        # by the API's rate limiter (uvicorn would trust any local peer's header)
+        proxy_headers=False,
     )
 
 
@@ -294,6 +310,9 @@ _register_embeddings(app)
 from ragrec.benchmarks.cli import register_api as _register_api_benchmark  # noqa: E402
 
 _register_api_benchmark(benchmark_app)
+from ragrec.jobs.cli import register as _register_jobs  # noqa: E402
+
+_register_jobs(app)
 
 from ragrec.n8n.cli import register as _register_n8n  # noqa: E402
 

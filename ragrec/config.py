@@ -263,7 +263,7 @@ class Settings(BaseSettings):
         "and analytics); off = sign in with an admin or read API key",
     )
     pages_persona_map_limit: int = Field(
-        default=3000, ge=10, le=50_000, description="customers drawn on the persona map"
+        default=2000, ge=10, le=50_000, description="customers drawn on the persona map"
     )
     pages_purchase_attribution_days: int = Field(
         default=7, ge=0, le=365, description="a purchase this soon after a click is attributed"
@@ -375,6 +375,9 @@ class Settings(BaseSettings):
         """Keys per scope: `api_keys` when set, else the keys file, generated (0600) on
         first use with one admin, one events and one widget key."""
         if self.api_keys is not None:
+            given: object = self.api_keys  # model_copy(update=...) skips the validator
+            if isinstance(given, list):
+                return {"admin": [str(k) for k in given]}
             return {scope: list(keys) for scope, keys in self.api_keys.items()}
         path = self.api_keys_path
         if not path.exists():

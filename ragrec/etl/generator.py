@@ -77,6 +77,8 @@ def generate(
     n_segments: int = 8,
     segment_share: float = 0.85,
     basket_mean: float = 2.5,
+    max_basket: int = MAX_BASKET,
+    bulk_share: float = 0.0,
     chunk_rows: int = 1_000_000,
     progress: bool = True,
 ) -> dict[str, Any]:
@@ -85,6 +87,10 @@ def generate(
     Files: `articles.{csv|parquet}`, `customers.*`, `transactions_train.*`,
     `segments_ground_truth.csv`, `products_ground_truth.csv`,
     `generation_summary.json`. Exactly `transactions` transaction rows are written.
+
+    Dense data (the shape that breaks naive pair counting): few customers and many
+    transactions give customers hundreds of purchases; `bulk_share` of the visits are
+    bulk orders of `max_basket` items (e.g. 300).
     """
     if not 1 <= n_segments <= len(SEGMENTS):
         raise ValueError(f"n_segments must be 1..{len(SEGMENTS)}")
@@ -92,6 +98,8 @@ def generate(
         raise ValueError("products and customers must be >= 1, transactions >= 0, days >= 1")
     if not 0.0 <= segment_share <= 1.0:
         raise ValueError("segment_share must be within 0..1")
+    if max_basket < 1 or not 0.0 <= bulk_share <= 1.0:
+        raise ValueError("max_basket must be >= 1 and bulk_share within 0..1")
     started = time.perf_counter()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -100,7 +108,9 @@ def generate(
 
     catalogue = _make_catalogue(rng, products, segments, days)
     people = _make_customers(rng, customers, segments)
-    visits = _make_visits(rng, people, transactions, start_date, days, basket_mean)
+    visits = _make_visits(
+        rng, people, transactions, start_date, days, basket_mean, max_basket, bulk_share
+    )
     sampler = _Sampler(catalogue, segments, segment_share)
 
     suffix = "csv" if fmt == "csv" else "parquet"
@@ -375,15 +385,20 @@ def _make_visits(
     start: date,
     days: int,
     basket_mean: float,
+    max_basket: int = MAX_BASKET,
+    bulk_share: float = 0.0,
 ) -> _Visits:
-    """Visits (customer, day, basket size) summing to exactly `total` items."""
+    """Visits (customer, day, basket size) summing to exactly `total` items; `bulk_share`
+    of them are bulk orders of `max_basket` items."""
     n = people.segment.size
     per_customer = total / n
     basket = max(1.0, min(basket_mean, per_customer))
     mean_visits = max(1.0, per_customer / basket)
     counts = rng.geometric(1.0 / mean_visits, size=n)
     customer = np.repeat(np.arange(n, dtype=np.int32), counts)
-    sizes = np.minimum(1 + rng.poisson(basket - 1.0, size=customer.size), MAX_BASKET)
+    sizes = np.minimum(1 + rng.poisson(basket - 1.0, size=customer.size), max_basket)
+    if bulk_share > 0:
+        sizes[rng.random(sizes.size) < bulk_share] = max_basket
     while int(sizes.sum()) < total:  # top up with extra visits of already active customers
         more = max(1, int((total - sizes.sum()) / basket) + 1)
         extra = (
@@ -393,7 +408,7 @@ def _make_visits(
         )
         customer = np.concatenate([customer, extra])
         sizes = np.concatenate(
-            [sizes, np.minimum(1 + rng.poisson(basket - 1.0, size=more), MAX_BASKET)]
+            [sizes, np.minimum(1 + rng.poisson(basket - 1.0, size=more), max_basket)]
         )
     order = rng.permutation(customer.size)
     customer, sizes = customer[order], sizes[order]

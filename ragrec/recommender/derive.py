@@ -1,7 +1,7 @@
 """Derived relationships the generators read, for graphs where the GDS pipeline (#5) has
 not written them: BOUGHT_TOGETHER from baskets (one customer, one day), through the same
-template as the pipeline's step (`ragrec.gds.bought_together`), but keeping pairs seen
-in a single basket (thin data such as one day of sales)."""
+job as the pipeline's step (`ragrec.jobs.bought_together`), but keeping pairs seen in a
+single basket (thin data such as one day of sales)."""
 
 from __future__ import annotations
 
@@ -26,8 +26,8 @@ def derive_bought_together(
     *,
     as_of: date | None = None,
     min_count: int = 1,
-    max_basket: int = 40,
+    max_basket: int | None = None,
 ) -> dict[str, float]:
-    """(Re)write BOUGHT_TOGETHER {count, lift} from baskets before `as_of`."""
+    """(Re)write BOUGHT_TOGETHER {count, lift, score} from baskets before `as_of`."""
     result = _derive(driver, database, as_of=as_of, min_count=min_count, max_basket=max_basket)
     return {"bought_together": result["pairs"], "seconds": result["seconds"]}

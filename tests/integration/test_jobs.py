@@ -1,0 +1,200 @@
+"""The offline jobs (`ragrec refresh`) on dense generated data: customers with hundreds of
+purchases and bulk baskets of 300 items; versions switched in only when complete."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from neo4j import Driver
+
+from ragrec.config import Settings
+from ragrec.etl.generator import generate
+from ragrec.graph.loader import load_data
+from ragrec.jobs import versions
+from ragrec.jobs.refresh import STEPS, refresh
+
+pytestmark = pytest.mark.integration
+
+WIPE = "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
+
+
+class Interrupted(BaseException):
+    """Stands for a kill (a signal) in the middle of a step's writes."""
+
+
+@pytest.fixture(scope="module")
+def dense(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("dense")
+    generate(
+        out,
+        products=3_000,
+        n_segments=2,
+        customers=60,
+        transactions=30_000,
+        seed=3,
+        days=120,
+        max_basket=300,
+        bulk_share=0.02,
+        progress=False,
+    )
+    return out
+
+
+@pytest.fixture(scope="module")
+def graph(neo4j_driver: Driver, settings: Settings, dense: Path) -> Iterator[Driver]:
+    with neo4j_driver.session(database=settings.neo4j_database) as session:
+        session.run(WIPE).consume()
+    load_data(dense, settings, neo4j_driver, show_progress=False, bulk=False)
+    yield neo4j_driver
+    with neo4j_driver.session(database=settings.neo4j_database) as session:
+        session.run(WIPE).consume()
+
+
+def rows(driver: Driver, settings: Settings, text: str, **params: Any) -> list[dict[str, Any]]:
+    records, _, _ = driver.execute_query(text, params, database_=settings.neo4j_database)
+    return [r.data() for r in records]
+
+
+def test_dense_data_has_the_shape_that_broke_pair_counting(
+    graph: Driver, settings: Settings
+) -> None:
+    [shape] = rows(
+        graph,
+        settings,
+        """
+        MATCH (c:Customer)-[r:PURCHASED]->()
+        WITH c, r.ts AS day, count(*) AS items
+        WITH c, max(items) AS biggest, sum(items) AS bought
+        RETURN max(biggest) AS biggest_basket, max(bought) AS most_bought
+        """,
+    )
+    assert shape["biggest_basket"] >= 250
+    assert shape["most_bought"] >= 300
+
+
+def test_refresh_builds_every_step_with_a_live_version(graph: Driver, settings: Settings) -> None:
+    small = settings.model_copy(update={"jobs_read_batch": 25, "jobs_pair_budget": 20_000})
+    report = refresh(graph, small, only=[s for s in STEPS if s != "neighbours"])
+    assert report.ok, report.to_dict()
+    bt = next(s for s in report.steps if s.name == "bought_together")
+    assert bt.detail["chunks"] > 1  # the pair budget split the product into chunks
+    assert bt.detail["big_baskets"] > 0
+    live = versions.live_versions(graph, settings.neo4j_database)
+    for name in ("bought_together", "popular", "persona_favourites", "category_best"):
+        assert live[name]["live"] and live[name]["building"] is None
+    [bt_rows] = rows(
+        graph,
+        settings,
+        """
+        MATCH (a:Product)-[r:BOUGHT_TOGETHER]->(b:Product)
+        RETURN count(r) AS n, count(DISTINCT r.version) AS versions, max(r.rank) AS max_rank,
+               min(r.count) AS min_count
+        """,
+    )
+    assert bt_rows["n"] == bt.detail["pairs"] > 0
+    assert bt_rows["versions"] == 1
+    assert bt_rows["max_rank"] <= settings.bt_top_n
+    assert bt_rows["min_count"] >= settings.bt_min_count - 1e-9
+
+
+def test_lift_matches_its_definition_on_unit_weight_baskets(
+    graph: Driver, settings: Settings
+) -> None:
+    """With the cap above every basket, count and lift are the textbook ones: recount one
+    pair in Cypher from the baskets."""
+    big = settings.model_copy(update={"bt_basket_cap": 1000})
+    refresh(graph, big, only=["bought_together"], stop_on_error=True)
+    [pair] = rows(
+        graph,
+        settings,
+        """
+        MATCH (a:Product)-[r:BOUGHT_TOGETHER {rank: 1}]->(b:Product)
+        RETURN a.id AS a, b.id AS b, r.count AS count, r.lift AS lift
+        ORDER BY r.count DESC, a.id LIMIT 1
+        """,
+    )
+    baskets: dict[tuple[str, Any], set[str]] = {}
+    for r in rows(
+        graph,
+        settings,
+        "MATCH (c:Customer)-[r:PURCHASED]->(p:Product) RETURN c.id AS c, r.ts AS day, p.id AS p",
+    ):
+        baskets.setdefault((r["c"], r["day"]), set()).add(r["p"])
+    truth = {
+        "total": len(baskets),
+        "both": sum(1 for b in baskets.values() if pair["a"] in b and pair["b"] in b),
+        "na": sum(1 for b in baskets.values() if pair["a"] in b),
+        "nb": sum(1 for b in baskets.values() if pair["b"] in b),
+    }
+    assert pair["count"] == pytest.approx(truth["both"])
+    assert pair["lift"] == pytest.approx(
+        truth["both"] * truth["total"] / (truth["na"] * truth["nb"]), rel=1e-3
+    )
+
+
+def test_interrupted_refresh_leaves_live_lists_unchanged_and_a_rerun_completes(
+    graph: Driver, settings: Settings
+) -> None:
+    db = settings.neo4j_database
+    small = settings.model_copy(update={"jobs_write_batch": 200})
+    refresh(graph, small, only=["popular", "bought_together"], stop_on_error=True)
+    before = versions.live_versions(graph, db)
+    snapshot = """
+        MATCH (d:DerivedVersion {name: 'popular'})
+        MATCH (l:RankedList {list: 'popular', key: '28d', version: d.live})-[r:RANKS]->(p)
+        RETURN p.id AS id, r.rank AS rank, r.score AS score ORDER BY r.rank
+    """
+    live_list = rows(graph, settings, snapshot)
+    assert live_list
+
+    def kill_after_first_batch(step: str, i: int, n: int) -> None:
+        if i == 1 and n > 1:
+            raise Interrupted(step)
+
+    for step in ("popular", "bought_together"):
+        with pytest.raises(Interrupted):
+            refresh(graph, small, only=[step], on_batch=kill_after_first_batch)
+    after = versions.live_versions(graph, db)
+    assert after["popular"]["live"] == before["popular"]["live"]
+    assert after["bought_together"]["live"] == before["bought_together"]["live"]
+    assert after["popular"]["building"]  # the partial version is there, not live
+    assert rows(graph, settings, snapshot) == live_list
+    [bt] = rows(
+        graph,
+        settings,
+        """
+        MATCH (d:DerivedVersion {name: 'bought_together'})
+        MATCH ()-[r:BOUGHT_TOGETHER]->()
+        RETURN sum(CASE WHEN r.version = d.live THEN 1 ELSE 0 END) AS live,
+               sum(CASE WHEN r.version <> d.live THEN 1 ELSE 0 END) AS partial
+        """,
+    )
+    assert bt["live"] == before["bought_together"]["stats"]["pairs"]
+    assert bt["partial"] > 0
+
+    report = refresh(graph, small, only=["popular", "bought_together"])
+    assert report.ok
+    done = versions.live_versions(graph, db)
+    assert done["popular"]["live"] != before["popular"]["live"]
+    assert done["popular"]["building"] is None
+    [left] = rows(
+        graph,
+        settings,
+        """
+        MATCH (d:DerivedVersion {name: 'popular'})
+        WITH d.live AS live
+        MATCH (l:RankedList {list: 'popular'})
+        WITH live, collect(DISTINCT l.version) AS found
+        RETURN size(found) AS versions, found[0] = live AS live
+        """,
+    )
+    assert left == {"versions": 1, "live": True}
+    assert [r["id"] for r in rows(graph, settings, snapshot)] == [r["id"] for r in live_list]
+
+
+def test_unknown_step_is_named(settings: Settings, graph: Driver) -> None:
+    with pytest.raises(ValueError, match="'nope'"):
+        refresh(graph, settings, only=["nope"])
