@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 from litestar import Controller, get, post
@@ -12,10 +14,11 @@ from app.domain.recommendations.schemas import (
     SearchRequest,
     Strategy,
 )
-from app.domain.recommendations.services import recommend, search
-from app.lib.errors import error_specs
+from app.domain.recommendations.services import recommend as _recommend
+from app.domain.recommendations.services import search as _search
+from app.lib.errors import NotFound, error_specs
 from app.lib.params import ID_PATTERN, ProductId, TopK
-from app.lib.resources import ResourcesDep
+from app.lib.resources import Resources, ResourcesDep
 
 OptionalCustomer = Annotated[
     str | None,
@@ -48,6 +51,28 @@ CartItems = Annotated[
 ]
 
 _RESPONSES = error_specs(404, 422)
+
+
+def recommend(resources: Resources, req: RecommendRequest) -> RecommendationResponse:
+    with _no_pseudonym():
+        return _recommend(resources, req)
+
+
+def search(resources: Resources, req: SearchRequest) -> RecommendationResponse:
+    with _no_pseudonym():
+        return _search(resources, req)
+
+
+@contextmanager
+def _no_pseudonym() -> Iterator[None]:
+    """api (issue 14): a 404 for an unknown customer never carries the pseudonym (it
+    would confirm which ids exist and leak what the pseudonymisation key derives)."""
+    try:
+        yield
+    except NotFound as exc:
+        if exc.field != "customer_id":
+            raise
+        raise NotFound("unknown customer: no such customer is known", field="customer_id") from None
 
 
 def _filters(
