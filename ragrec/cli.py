@@ -239,18 +239,10 @@ def serve(
     where = "RAGREC_API_KEYS" if settings.api_keys is not None else str(settings.api_keys_path)
     scopes = ", ".join(f"{scope} ({len(k)})" for scope, k in keys.items() if k) or "none"
     typer.echo(f"API keys (X-API-Key) from {where}: {scopes}")
-    # api (issue 14): private endpoints need a key; say where the generated ones are
-    keys = settings.effective_api_keys()
-    where = "RAGREC_API_KEYS" if settings.api_keys is not None else str(settings.api_keys_path)
-    scopes = ", ".join(f"{scope} ({len(k)})" for scope, k in keys.items() if k) or "none"
-    typer.echo(f"API keys (X-API-Key) from {where}: {scopes}")
     uvicorn.run(
         "app.main:create_app",
         factory=True,
         host=host or settings.api_host,
-        # api (issue 14): X-Forwarded-For is honoured only from RAGREC_API_TRUSTED_PROXIES,
-        # by the API's rate limiter (uvicorn would trust any local peer's header)
-        proxy_headers=False,
         port=port or settings.api_port,
         workers=workers,
         timeout_graceful_shutdown=10,
