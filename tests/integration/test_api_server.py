@@ -1,6 +1,6 @@
 """The API under its production server (`ragrec serve`, uvicorn) in a subprocess, over
-real HTTP: requests, Schemathesis against /schema (bounded examples: no 5xx, responses
-match the schema), and a graceful shutdown that finishes the request in flight."""
+real HTTP: requests and a graceful shutdown that finishes the request in flight
+(Schemathesis with authentication: test_schemathesis.py)."""
 
 from __future__ import annotations
 
@@ -13,20 +13,10 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-import schemathesis
-from hypothesis import HealthCheck
-from hypothesis import settings as hypothesis_settings
 from neo4j import Driver
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from ragrec.config import PROJECT_ROOT, Settings
 from ragrec.cypher import query
@@ -99,7 +89,7 @@ def server(
 def test_real_server_answers(server: str) -> None:
     with httpx.Client(base_url=server, timeout=30) as http:
         health = http.get("/api/v1/health")
-        assert health.status_code == 200 and health.json()["status"] == "ok"
+        assert health.status_code == 200 and health.json() == {"status": "up"}  # anonymous
         rec = http.post("/api/v1/recommend", json={"context": "homepage", "top_k": 3})
         assert rec.status_code == 200, rec.text
         assert [i["position"] for i in rec.json()["items"]] == [1, 2, 3]
@@ -110,33 +100,6 @@ def test_real_server_answers(server: str) -> None:
         assert missing.json()["error"]["code"] == "not_found"
         metrics = http.get("/api/v1/metrics")
         assert "ragrec_requests_total" in metrics.text
-
-
-@pytest.fixture(scope="module")
-def api_schema(server: str) -> Any:
-    return schemathesis.openapi.from_url(f"{server}/schema/openapi.json")
-
-
-schema = schemathesis.pytest.from_fixture("api_schema")
-
-
-@schema.parametrize()
-@hypothesis_settings(
-    max_examples=5,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=list(HealthCheck),
-)
-def test_schemathesis(case: Any) -> None:
-    case.call_and_validate(
-        checks=[
-            not_a_server_error,
-            status_code_conformance,
-            content_type_conformance,
-            response_schema_conformance,
-        ],
-        timeout=60,
-    )
 
 
 def test_graceful_shutdown_finishes_the_request_in_flight(server: str, tmp_path: Path) -> None:
