@@ -26,10 +26,14 @@ SCENARIOS = (
 )
 
 
-def register(app: typer.Typer) -> None:
-    """Add the persona and GDS commands to the `ragrec` app."""
+def register(app: typer.Typer, benchmark_app: typer.Typer | None = None) -> None:
+    """Add the persona and GDS commands to the `ragrec` app (and `benchmark personas`)."""
     gds_app = typer.Typer(no_args_is_help=True, help="Run and inspect the GDS specs.")
     app.add_typer(gds_app, name="gds")
+    if benchmark_app is not None:
+        from ragrec.personas.benchmark import benchmark_personas
+
+        benchmark_app.command("personas")(benchmark_personas)
     app.command("discover-personas")(discover_personas)
     app.command("assign-personas")(assign_personas)
     app.command("persona")(persona)
@@ -48,9 +52,14 @@ def discover_personas(
         bool, typer.Option("--stability/--no-stability", help="second FastRP run, seed+1")
     ] = True,
     min_cluster_size: Annotated[
-        int | None, typer.Option(help="HDBSCAN min_cluster_size (default max(15, n/100))")
+        int | None,
+        typer.Option(help="fixed HDBSCAN min_cluster_size (default: chosen from 1/2/4% of n)"),
     ] = None,
-    reduce_dims: Annotated[int, typer.Option(help="PCA dimensions before HDBSCAN")] = 16,
+    crossing: Annotated[
+        str,
+        typer.Option(help="auto | cluster | 'community x cluster' | 'cluster split by community'"),
+    ] = "auto",
+    reduce_dims: Annotated[int, typer.Option(help="PCA dimensions before HDBSCAN")] = 8,
     truth: Annotated[
         Path | None,
         typer.Option(help="segments_ground_truth.csv of the generator: print planted ARI"),
@@ -70,7 +79,15 @@ def discover_personas(
             if graph_stats(driver, settings.neo4j_database)["nodes"].get("Persona"):
                 Console(stderr=True).print("personas exist: nothing to do (--if-missing)")
                 return
-    config = ClusteringConfig(reduce_dims=reduce_dims, min_cluster_size=min_cluster_size, seed=seed)
+    with _clean_errors():
+        config = ClusteringConfig.from_settings(
+            settings,
+            reduce_dims=reduce_dims,
+            min_cluster_size=min_cluster_size,
+            crossing=crossing,
+            seed=seed,
+        )
+        config.crossings()  # a bad --crossing fails here, naming the option's values
     with _gds() as (gds, driver), _progress(as_json) as say:
         report = discover(
             gds,
@@ -89,10 +106,20 @@ def discover_personas(
     if as_json:
         print(json.dumps(report.to_dict(), indent=2, default=str))
         return
-    table = Table(title=f"personas v{report.version} ({report.customers:,} customers)")
+    print_report(report.to_dict())
+
+
+def print_report(report: dict[str, Any]) -> None:
+    """The discovery report as tables: personas, candidates tried, steps, summary."""
+    if report["structureless"]:
+        out.print(
+            f"[bold]structureless[/bold]: no persona written for {report['customers']:,} "
+            f"customers. {report['reason']}"
+        )
+    table = Table(title=f"personas v{report['version']} ({report['customers']:,} customers)")
     for col in ("persona", "size", "top categories", "age mix", "price level"):
         table.add_column(col, justify="right" if col == "size" else "left")
-    for row in report.personas:
+    for row in report["personas"]:
         ages = sorted(row["age_mix"].items(), key=lambda kv: -kv[1])[:3]
         table.add_row(
             row["name"],
@@ -101,11 +128,26 @@ def discover_personas(
             ", ".join(f"{a} {s:.0%}" for a, s in ages),
             row["price_level"],
         )
-    out.print(table)
+    if report["personas"]:
+        out.print(table)
+    tried = Table(title="settings tried (HDBSCAN min size x crossing with Louvain)")
+    for col in ("min size", "crossing", "personas", "largest", "noise", "silhouette", "ARI"):
+        tried.add_column(col)
+    for c in report["candidates"]:
+        tried.add_row(
+            f"{c['min_cluster_size']}" + (" *" if c["chosen"] else ""),
+            c["crossing"],
+            str(c["personas"]),
+            f"{c['largest_share']:.0%}",
+            f"{c['noise_share']:.0%}",
+            "n/a" if c["silhouette"] is None else f"{c['silhouette']:.3f}",
+            "n/a" if c["stability_ari"] is None else f"{c['stability_ari']:.3f}",
+        )
+    out.print(tried)
     steps = Table(title="steps")
     for col in ("step", "seconds", "GDS memory estimate", "nodes", "relationships"):
         steps.add_column(col)
-    for step in report.gds_steps:
+    for step in report["gds_steps"]:
         steps.add_row(
             step["run_id"],
             f"{step['seconds']:.2f}",
@@ -113,10 +155,10 @@ def discover_personas(
             f"{step['node_count']:,}",
             f"{step['relationship_count']:,}",
         )
-    for name in ("cluster", "write", "quality"):
-        steps.add_row(f"personas:{name}", f"{report.timings.get(name, 0.0):.2f}", "-", "", "")
+    for name in ("read", "cluster", "write"):
+        steps.add_row(f"personas:{name}", f"{report['timings'].get(name, 0.0):.2f}", "-", "", "")
     out.print(steps)
-    out.print(_summary(report.to_dict()))
+    out.print(_summary(report))
 
 
 def assign_personas(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
@@ -344,7 +386,15 @@ def _summary(report: dict[str, Any]) -> str:
         return "n/a" if value is None else f"{value:.3f}"
 
     drift = report["drift"]
+    sizes = report.get("size_distribution") or {}
+    chosen = report.get("settings") or {}
     lines = [
+        f"size distribution: {sizes.get('personas', 0)} personas, largest "
+        f"{sizes.get('largest_share', 0):.1%}, median {sizes.get('median_share', 0):.1%}, "
+        f"smallest {sizes.get('smallest_share', 0):.1%}",
+        f"chosen: HDBSCAN min size {chosen.get('min_cluster_size')}, crossing "
+        f"{chosen.get('crossing')!r}, PCA {chosen.get('reduce_dims')} dims, FastRP "
+        f"{chosen.get('fastrp_dimension')} dims",
         f"method: {report['method']}; noise assigned to nearest persona: {report['noise']:,}; "
         f"small intersections merged: {report['merged']:,}",
         f"modularity {fmt(report['modularity'])} | silhouette (cosine) "

@@ -1,10 +1,13 @@
 """Persona discovery, incremental assignment and lookup, on the graph.
 
 `discover()` runs the GDS specs (FastRP, Louvain, node similarity, BOUGHT_TOGETHER),
-clusters the customers' behaviour embeddings crossed with their Louvain communities
-(`ragrec.personas.clustering`), replaces the Persona nodes and BELONGS_TO links,
-names the personas from their purchases, measures quality (modularity, silhouette,
-stability across two seeds) and reports drift against the previous discovery.
+embeds the customers a second time with another FastRP seed, clusters the behaviour
+embeddings crossed with the Louvain communities, choosing the settings that give
+several stable, usable segments (`ragrec.personas.clustering`), replaces the Persona
+nodes and BELONGS_TO links, names the personas from their purchases, and reports the
+size distribution, silhouette, seed stability and drift against the previous discovery.
+When the data has no structure the report says so (`structureless`, with the reason)
+and no persona is written, rather than one persona for everyone.
 
 `assign()` places new or changed customers on the nearest persona centroid without
 re-clustering: their embedding is folded in from the products they interacted with
@@ -26,8 +29,9 @@ from typing import Any
 import numpy as np
 from graphdatascience import GraphDataScience
 from neo4j import Driver
-from sklearn.metrics import adjusted_rand_score, silhouette_score
+from sklearn.metrics import adjusted_rand_score
 
+from ragrec.config import get_settings
 from ragrec.cypher import query
 from ragrec.etl.pseudonymise import pseudonymise_customer_id
 from ragrec.gds.pipeline import (
@@ -82,6 +86,11 @@ class DiscoverReport:
     drift: dict[str, Any]
     planted_ari: float | None = None
     clustering: dict[str, int] = field(default_factory=dict)
+    structureless: bool = False
+    reason: str = ""
+    size_distribution: dict[str, Any] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+    candidates: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -114,7 +123,7 @@ def discover(
 ) -> DiscoverReport:
     """Discover personas end to end (see the module docstring) and write them."""
     say = progress or (lambda _msg: None)
-    config = config or ClusteringConfig(seed=seed)
+    config = config or ClusteringConfig.from_settings(get_settings(), seed=seed)
     timings: dict[str, float] = {}
     steps: list[StepResult] = []
     if run_gds:
@@ -133,37 +142,37 @@ def discover(
             "no customer has a behaviour embedding: load purchases, then run "
             "`ragrec discover-personas` (it runs the GDS specs first)"
         )
-    say(f"personas: HDBSCAN x Louvain on {len(ids):,} customers")
-    clustering = find_personas(embeddings, communities, config)
+    other = None
+    stability_seed = seed + 1 if stability else None
+    if stability_seed is not None:
+        say(f"personas: second FastRP embedding with seed {stability_seed} (stability)")
+        other = _embeddings_for_seed(gds, driver, database, ids, stability_seed)
+    timings["read"] = round(time.perf_counter() - started, 3)
+    started = time.perf_counter()
+    say(f"personas: choosing HDBSCAN x Louvain settings on {len(ids):,} customers")
+    clustering = find_personas(embeddings, communities, config, other=other)
     timings["cluster"] = round(time.perf_counter() - started, 3)
 
     started = time.perf_counter()
-    say(f"personas: writing {clustering.k} personas")
     previous = _previous_snapshot(driver, database)
-    persona_ids = _write_personas(driver, database, ids, clustering, seed)
-    profiles = _write_profiles(driver, database)
-    _write_product_basis(driver, database, ids, embeddings)
+    profiles: dict[str, dict[str, Any]] = {}
+    if clustering.structureless:
+        say(f"personas: structureless data, no persona written ({clustering.reason})")
+        _clear_personas(driver, database)
+        persona_ids: list[str] = []
+    else:
+        say(f"personas: writing {clustering.k} personas")
+        persona_ids = _write_personas(driver, database, ids, clustering, seed)
+        profiles = _write_profiles(driver, database)
+        _write_product_basis(driver, database, ids, embeddings)
     timings["write"] = round(time.perf_counter() - started, 3)
-
-    started = time.perf_counter()
-    x = l2_normalise(embeddings)
-    silhouette = _silhouette(x, clustering.labels, seed)
-    stability_ari = None
-    stability_seed = None
-    if stability:
-        stability_seed = seed + 1
-        say(f"personas: stability run with seed {stability_seed}")
-        stability_ari = _stability(
-            gds, driver, database, ids, clustering.labels, stability_seed, config
-        )
-    timings["quality"] = round(time.perf_counter() - started, 3)
 
     modularity = next(
         (float(s.result["modularity"]) for s in steps if "modularity" in s.result), None
     )
     if modularity is None:
         modularity = _recorded_modularity(driver, database)
-    rows = _persona_rows(persona_ids, clustering, profiles)
+    rows = _persona_rows(persona_ids, clustering, profiles) if persona_ids else []
     current = [
         PersonaShare(r["id"], r["name"], r["size"], profiles.get(r["id"], {}).get("profile", {}))
         for r in rows
@@ -180,17 +189,22 @@ def discover(
         seed=seed,
         customers=len(ids),
         personas=rows,
-        method=clustering.method,
+        method="structureless" if clustering.structureless else clustering.method,
         modularity=modularity,
-        silhouette=silhouette,
-        stability_ari=stability_ari,
-        stability_seed=stability_seed,
+        silhouette=clustering.silhouette,
+        stability_ari=clustering.stability_ari,
+        stability_seed=stability_seed if clustering.stability_ari is not None else None,
         noise=clustering.stats["noise"],
         merged=clustering.stats["merged"],
         gds_steps=[s.to_dict() for s in steps],
         timings=timings,
         drift=drift.to_dict(),
         clustering=clustering.stats,
+        structureless=clustering.structureless,
+        reason=clustering.reason,
+        size_distribution=size_distribution(clustering),
+        settings=_chosen_settings(clustering, config),
+        candidates=[c.to_dict() for c in clustering.candidates],
     )
     _save_snapshot(driver, database, snapshot_id, seed, current, report)
     return report
@@ -323,15 +337,47 @@ def _read_customers(driver: Driver, database: str) -> tuple[list[str], np.ndarra
     return ids, np.array(vectors, dtype=np.float64), np.array(communities, dtype=np.int64)
 
 
-def _write_personas(
-    driver: Driver, database: str, ids: list[str], clustering: PersonaClustering, seed: int
-) -> list[str]:
+def size_distribution(clustering: PersonaClustering) -> dict[str, Any]:
+    """Persona shares of the customers: largest, smallest, median, and all (largest first)."""
+    sizes = np.sort(clustering.sizes())[::-1] if not clustering.structureless else np.zeros(0)
+    n = int(clustering.labels.size) or 1
+    shares = [round(int(v) / n, 4) for v in sizes]
+    return {
+        "personas": len(shares),
+        "largest_share": shares[0] if shares else 0.0,
+        "smallest_share": shares[-1] if shares else 0.0,
+        "median_share": float(np.median(shares)) if shares else 0.0,
+        "shares": shares,
+    }
+
+
+def _chosen_settings(clustering: PersonaClustering, config: ClusteringConfig) -> dict[str, Any]:
+    spec = load_spec(EMBEDDING_SPEC)
+    fastrp = spec.algorithm.config if spec.algorithm else {}
+    return {
+        "min_cluster_size": clustering.min_cluster_size,
+        "crossing": clustering.method,
+        "reduce_dims": config.reduce_dims,
+        "max_share": config.max_share,
+        "min_silhouette": config.min_silhouette,
+        "fastrp_dimension": fastrp.get("embedding_dimension"),
+        "fastrp_property_ratio": fastrp.get("property_ratio"),
+    }
+
+
+def _clear_personas(driver: Driver, database: str) -> None:
     for name in (
         "personas/clear_memberships",
         "personas/clear_customer_personas",
         "personas/delete_personas",
     ):
         run_autocommit(driver, database, name, {})
+
+
+def _write_personas(
+    driver: Driver, database: str, ids: list[str], clustering: PersonaClustering, seed: int
+) -> list[str]:
+    _clear_personas(driver, database)
     persona_ids = [f"persona-v{PERSONA_VERSION}-{k:02d}" for k in range(clustering.k)]
     sizes = np.bincount(clustering.labels, minlength=clustering.k)
     driver.execute_query(
@@ -483,47 +529,17 @@ def _fold_in(
     return {c: v / (np.linalg.norm(v) or 1.0) for c, v in out.items() if np.linalg.norm(v) > 0}
 
 
-def _silhouette(x: np.ndarray, labels: np.ndarray, seed: int) -> float | None:
-    k = len(set(labels.tolist()))
-    if k < 2 or k >= len(labels):
-        return None
-    sample = min(len(labels), 5_000)
-    return round(
-        float(silhouette_score(x, labels, metric="cosine", sample_size=sample, random_state=seed)),
-        4,
-    )
-
-
-def _stability(
-    gds: GraphDataScience,
-    driver: Driver,
-    database: str,
-    ids: list[str],
-    labels: np.ndarray,
-    seed: int,
-    config: ClusteringConfig,
-) -> float | None:
-    """ARI between the personas found and those found from FastRP run with `seed`."""
+def _embeddings_for_seed(
+    gds: GraphDataScience, driver: Driver, database: str, ids: list[str], seed: int
+) -> np.ndarray | None:
+    """FastRP embeddings of `ids` (same row order) with another seed; None if some lack one."""
     spec = load_spec(EMBEDDING_SPEC)
-    other_ids, other_embeddings = stream_customer_embeddings(gds, driver, database, spec, seed)
-    communities = dict(zip(ids, _read_communities(driver, database, ids), strict=True))
-    position = {cid: i for i, cid in enumerate(ids)}
-    keep = [i for i, cid in enumerate(other_ids) if cid in position]
-    if len(keep) < 2:
+    other_ids, other = stream_customer_embeddings(gds, driver, database, spec, seed)
+    position = {cid: i for i, cid in enumerate(other_ids)}
+    rows = [position.get(cid) for cid in ids]
+    if any(r is None for r in rows):
         return None
-    other = find_personas(
-        other_embeddings[keep],
-        np.array([communities[other_ids[i]] for i in keep], dtype=np.int64),
-        ClusteringConfig(**{**asdict(config), "seed": seed}),
-    )
-    mine = labels[[position[other_ids[i]] for i in keep]]
-    return round(float(adjusted_rand_score(mine, other.labels)), 4)
-
-
-def _read_communities(driver: Driver, database: str, ids: list[str]) -> list[int]:
-    records, _, _ = driver.execute_query(query("personas/communities"), ids=ids, database_=database)
-    found = {r["id"]: int(r["community"]) for r in records}
-    return [found.get(cid, -1) for cid in ids]
+    return other[np.array(rows, dtype=np.int64)]
 
 
 def _latest_event(driver: Driver, database: str) -> date | None:

@@ -1,4 +1,5 @@
-"""Persona clustering on synthetic embeddings: blobs found, noise and small groups kept."""
+"""Persona clustering on synthetic embeddings: blobs found, settings chosen, oversized
+personas split, structureless data reported, noise and small groups kept."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import numpy as np
 from sklearn.metrics import adjusted_rand_score
 
 from ragrec.personas.clustering import (
+    CROSS_INTERSECT,
     VIA_MERGED,
     VIA_NOISE,
     ClusteringConfig,
@@ -15,42 +17,94 @@ from ragrec.personas.clustering import (
 )
 
 
-def _blobs(n_per: int, k: int, dim: int = 64, spread: float = 0.15, seed: int = 0):
+def _blobs(
+    n_per: int | list[int], k: int, dim: int = 64, spread: float = 0.15, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     centres = rng.normal(size=(k, dim))
-    labels = np.repeat(np.arange(k), n_per)
-    points = centres[labels] + spread * rng.normal(size=(k * n_per, dim)) * np.linalg.norm(
-        centres, axis=1
-    ).mean() / np.sqrt(dim)
+    sizes = [n_per] * k if isinstance(n_per, int) else n_per
+    labels = np.repeat(np.arange(k), sizes)
+    scale = np.linalg.norm(centres, axis=1).mean() / np.sqrt(dim)
+    points = centres[labels] + spread * rng.normal(size=(labels.size, dim)) * scale
     return points, labels
 
 
 def test_finds_planted_blobs_and_labels_everyone() -> None:
     x, truth = _blobs(80, 5)
-    result = find_personas(x, truth, ClusteringConfig(seed=1))
+    config = ClusteringConfig(seed=1)
+    result = find_personas(x, truth, config)
+    assert not result.structureless and result.reason == ""
     assert result.labels.shape == truth.shape and (result.labels >= 0).all()
     assert result.k == 5
     assert adjusted_rand_score(truth, result.labels) > 0.95
     assert np.allclose(np.linalg.norm(result.centroids, axis=1), 1.0)
+    assert result.silhouette is not None and result.silhouette > 0.5
     # personas are numbered by size, largest first
     sizes = np.bincount(result.labels)
     assert list(sizes) == sorted(sizes, reverse=True)
+    # every candidate setting is reported, exactly one is chosen
+    assert len(result.candidates) == len(config.cluster_sizes(400)) * 3
+    assert sum(c.chosen for c in result.candidates) == 1
+
+
+def test_structureless_data_is_reported_not_one_persona_for_all() -> None:
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(600, 64))  # isotropic: no segments to find
+    result = find_personas(x, np.zeros(600, dtype=np.int64), ClusteringConfig(seed=1))
+    assert result.structureless
+    assert result.reason
+
+
+def test_too_few_customers_is_structureless() -> None:
+    x, _ = _blobs(4, 2)
+    result = find_personas(x, np.arange(8), ClusteringConfig(min_cluster_size=20))
+    assert result.structureless and "no setting found two groups" in result.reason
+
+
+def test_a_dominant_persona_is_split_below_the_max_share() -> None:
+    # one department of 70% of the customers made of two close sub-segments, and a
+    # third, far away segment: the 70% persona must not stay whole
+    rng = np.random.default_rng(3)
+    dim = 32
+    far = rng.normal(size=dim) * 3
+    base = rng.normal(size=dim) * 3
+    offset = rng.normal(size=dim)
+    parts = [
+        base + offset + 0.25 * rng.normal(size=(350, dim)),
+        base - offset + 0.25 * rng.normal(size=(350, dim)),
+        far + 0.25 * rng.normal(size=(300, dim)),
+    ]
+    x = np.vstack(parts)
+    truth = np.repeat([0, 1, 2], [350, 350, 300])
+    result = find_personas(x, np.zeros(1000, dtype=np.int64), ClusteringConfig(seed=1))
+    assert not result.structureless
+    assert result.largest_share() <= 0.4
+    assert adjusted_rand_score(truth, result.labels) > 0.9
+
+
+def test_stability_between_two_embeddings_is_measured_and_used() -> None:
+    x, truth = _blobs(80, 4)
+    rng = np.random.default_rng(9)
+    other = x + 0.01 * rng.normal(size=x.shape) * np.abs(x).mean()
+    result = find_personas(x, truth, ClusteringConfig(seed=1), other=other)
+    assert result.stability_ari is not None and result.stability_ari > 0.95
+    assert all(c.stability_ari is not None for c in result.candidates)
 
 
 def test_communities_split_a_cluster_into_two_personas() -> None:
     x, truth = _blobs(100, 3)
     communities = truth.copy()
     communities[truth == 0] = np.where(np.arange(100) < 50, 10, 11)
-    result = find_personas(x, communities, ClusteringConfig(seed=1))
+    result = find_personas(x, communities, ClusteringConfig(seed=1, crossing=CROSS_INTERSECT))
     assert result.k == 4
-    assert result.method == "community x cluster"
+    assert result.method == CROSS_INTERSECT
 
 
 def test_small_intersections_merge_into_nearest_persona() -> None:
     x, truth = _blobs(100, 3)
     communities = truth.copy()
     communities[:3] = 99  # three customers of blob 0 in their own community
-    result = find_personas(x, communities, ClusteringConfig(seed=1))
+    result = find_personas(x, communities, ClusteringConfig(seed=1, crossing=CROSS_INTERSECT))
     assert result.k == 3
     assert result.via[:3] == [VIA_MERGED] * 3 or VIA_NOISE in result.via[:3]
     assert len(set(result.labels[:10].tolist())) == 1
@@ -67,8 +121,6 @@ def test_noise_points_are_assigned_to_nearest_centroid_and_flagged() -> None:
     assert flagged, "outliers should be noise"
     assert (result.labels >= 0).all()
     best, _ = nearest_centroid(x[flagged], result.centroids)
-    # noise keeps the centroid it was nearest to before centroids were recomputed, which
-    # is almost always the nearest one after
     assert np.mean(best == result.labels[flagged]) > 0.8
     assert result.stats["noise"] == len(flagged)
 
@@ -83,15 +135,9 @@ def test_same_input_same_result() -> None:
 def test_large_inputs_fit_on_a_sample_and_predict_the_rest() -> None:
     x, truth = _blobs(150, 4)
     full = find_personas(x, truth, ClusteringConfig(seed=2))
-    sampled = find_personas(x, truth, ClusteringConfig(seed=2, max_fit_points=200))
+    sampled = find_personas(x, truth, ClusteringConfig(seed=2, max_fit_points=300))
     assert sampled.k == 4 and (sampled.labels >= 0).all()
     assert adjusted_rand_score(full.labels, sampled.labels) > 0.95
-
-
-def test_fallbacks_when_nothing_is_big_enough() -> None:
-    x, _ = _blobs(4, 2)
-    result = find_personas(x, np.arange(8), ClusteringConfig(min_cluster_size=20))
-    assert result.method == "all" and result.k == 1 and (result.labels == 0).all()
 
 
 def test_l2_normalise_keeps_zero_rows() -> None:
