@@ -86,10 +86,13 @@ class ProductRetrieval:
             self._pg = connect(self.settings.effective_pg_dsn())
         return self._pg
 
-    def close(self) -> None:
+    def close_pg(self) -> None:
         if self._pg is not None:
             self._pg.close()
             self._pg = None
+
+    def close(self) -> None:
+        self.close_pg()
         if self._edge_client is not None:
             self._edge_client.close()
             self._edge_client = None
@@ -250,17 +253,26 @@ class ProductRetrieval:
                 raise mapped from exc
             items = _items(result.items, lambda s: s)
         elif kind == "pgvector":
-            pg = PgVectorNeo4jRetriever(
-                driver=self.driver,
-                client=self._pg_conn(),
-                table_name=name,
-                id_property_neo4j="id",
-                retrieval_query=self.retrieval_query,
-                result_formatter=record_formatter,
-                neo4j_database=self.settings.neo4j_database,
-                node_label_neo4j="Product",
-                ef_search=ef,
-            )
+            import psycopg
+
+            try:
+                pg = PgVectorNeo4jRetriever(
+                    driver=self.driver,
+                    client=self._pg_conn(),
+                    table_name=name,
+                    id_property_neo4j="id",
+                    retrieval_query=self.retrieval_query,
+                    result_formatter=record_formatter,
+                    neo4j_database=self.settings.neo4j_database,
+                    node_label_neo4j="Product",
+                    ef_search=ef,
+                )
+            except psycopg.OperationalError as exc:
+                # ops: the retriever's setup queries the connection; one left stale by a
+                # PostgreSQL restart (or a server that is down) is a store that is
+                # unavailable: the next store answers, and the next call reconnects
+                self.close_pg()
+                raise StoreUnavailableError("pgvector", f"PostgreSQL went away: {exc}") from exc
             result = pg.search(query_vector=vec, top_k=top_k, filters=filters)
             items = _items(result.items, lambda s: s)
         else:
