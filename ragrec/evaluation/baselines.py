@@ -22,6 +22,7 @@ Conventions:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any, Self
 
@@ -285,7 +286,10 @@ class Factorisation(Baseline):
 
     def fit(self, X: sp.csr_matrix) -> Self:
         self.X = sp.csr_matrix(X, dtype=np.float32)
-        with threadpool_limits(1, "blas"):  # implicit's advice: its own threads, not BLAS's
+        with threadpool_limits(1, "blas"), warnings.catch_warnings():
+            # implicit's advice: its own threads, not BLAS's (limited here, so its
+            # check of the global BLAS setting is noise)
+            warnings.filterwarnings("ignore", message=".*BLAS.*")
             model = self._model()
             model.fit(self.X, show_progress=False)
         self.model = model

@@ -1,4 +1,4 @@
-"""The evaluation table (rich) and JSON."""
+"""The evaluation tables (rich) and JSON."""
 
 from __future__ import annotations
 
@@ -14,15 +14,31 @@ from ragrec.evaluation.runner import EvalReport
 def print_report(report: EvalReport, console: Console) -> None:
     k = report.options["k"]
     metric = f"ndcg@{k}"
+    if report.validation:
+        val = Table(title="our strategies on validation (none of them fitted on these requests)")
+        val.add_column("strategy")
+        val.add_column(metric, justify="right")
+        val.add_column("requests", justify="right")
+        for row in report.validation:
+            val.add_row(
+                ("* " if row.get("chosen") else "  ") + row["name"],
+                f"{row[metric]:.4f}",
+                str(row["requests"]),
+                style="bold" if row.get("chosen") else "",
+            )
+        console.print(val)
     best_base = report.best("baseline", metric)
-    best_ours = report.best("ours", metric)
-    title = f"evaluate {report.options['data']} ({report.options['mode']}, {report.split['kind']})"
+    chosen = report.chosen()
+    title = (
+        f"evaluate {report.options['data']} ({report.options['mode']}, {report.split['kind']}): "
+        "test period, scored once"
+    )
     table = Table(title=title)
     cols = (
         "system",
         metric,
         "P@5",
-        f"recall@{k}",
+        f"R@{k}",
         f"HR@{k}",
         "MAP@12",
         "coverage",
@@ -33,9 +49,9 @@ def print_report(report: EvalReport, console: Console) -> None:
         table.add_column(col, justify="left" if col == "system" else "right")
     for s in report.systems:
         m = s.metrics
-        style = "bold" if s in (best_base, best_ours) else ""
+        name = f"* {s.name} (chosen on validation)" if s.chosen else f"  {s.name}"
         table.add_row(
-            s.name,
+            name,
             f"{m[metric]:.4f}",
             f"{m['precision@5']:.4f}",
             f"{m[f'recall@{k}']:.4f}",
@@ -44,19 +60,30 @@ def print_report(report: EvalReport, console: Console) -> None:
             f"{m['coverage']:.3f}",
             f"{m.get('p50_ms', 0):.1f}",
             f"{m.get('p95_ms', 0):.1f}",
-            style=style,
+            style="bold" if s in (best_base, chosen) else "",
         )
     console.print(table)
     split = ", ".join(f"{k_}: {v}" for k_, v in report.split.items())
     console.print(f"split: {split}")
-    if best_base and best_ours:
-        b, o = best_base.metrics[metric], best_ours.metrics[metric]
-        lift = (o / b - 1.0) * 100 if b else float("inf")
+    if best_base and chosen:
+        b, o = best_base.metrics[metric], chosen.metrics[metric]
+        ratio = o / b if b else float("inf")
         verdict = "beats" if o > b else "does NOT beat"
         console.print(
-            f"best baseline: [bold]{best_base.name}[/bold] ({metric} {b:.4f}); "
-            f"best of ours: [bold]{best_ours.name}[/bold] ({o:.4f}) {verdict} it by {lift:+.1f}%"
+            f"best baseline: [bold]{best_base.name}[/bold] ({metric} {b:.4f}); chosen: "
+            f"[bold]{chosen.name}[/bold] ({o:.4f}) {verdict} it: {ratio:.3f}x "
+            f"({(ratio - 1) * 100:+.1f}%; target 1.10x)"
         )
+    sig = report.significance
+    if sig is not None:
+        console.print(
+            f"paired bootstrap over {sig.requests} requests ({sig.resamples} resamples): "
+            f"{sig.metric} difference {sig.diff:+.4f}, 95% CI [{sig.ci_low:+.4f}, "
+            f"{sig.ci_high:+.4f}]: {sig.verdict()}"
+        )
+    if report.candidate_recall:
+        recall = ", ".join(f"{s} {v:.3f}" for s, v in report.candidate_recall.items())
+        console.print(f"candidate recall per source (test): {recall}")
     for note in report.notes:
         console.print(f"note: {note}")
     console.print(f"done in {report.seconds:.0f}s")

@@ -211,11 +211,14 @@ def write_training_folder(folder: Path, out_dir: Path, tx_path: Path, train: pl.
 def _pairs(frame: pl.DataFrame, key: bytes) -> pl.DataFrame:
     if frame.is_empty():
         return pl.DataFrame(schema={"customer": pl.String, "article": pl.String, "day": pl.Date})
-    return frame.select(
+    columns = [
         pseudonymise_series(frame[CUSTOMER], key).alias("customer"),
         pl.col(ARTICLE).alias("article"),
         pl.col(DAY).alias("day"),
-    )
+    ]
+    if "price" in frame.columns:
+        columns.append(pl.col("price").cast(pl.Float64, strict=False).alias("price"))
+    return frame.select(columns)
 
 
 def _grouped(pairs: pl.DataFrame) -> dict[str, set[str]]:

@@ -28,6 +28,7 @@ class ProductInfo:
     in_stock: bool | None = None
     created_at: date | None = None
     description: str | None = None
+    colour: str | None = None  # the learned ranker's colour affinity
 
 
 @dataclass
@@ -75,6 +76,7 @@ class CandidatePool:
     query: str | None = None
     seconds: float = 0.0
     stats: dict[str, dict[str, Any]] | None = None  # product sales, for the learned ranker
+    degraded: list[str] = field(default_factory=list)  # sources that failed or timed out
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,7 @@ class Recommendation:
     cold_start: bool = False
     reranked: bool = False
     persona: str | None = None
+    degraded: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
