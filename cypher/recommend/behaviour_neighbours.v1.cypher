@@ -2,8 +2,9 @@
 // Customer.behavior_embedding) and what they bought; score = sum of neighbour similarity.
 // params: $customer_id, $index_name, $neighbours, $as_of, $exclude_ids, $limit
 // returns: product_id, name, category, price, in_stock, created_at, score, neighbours
+// A missing or all-zero vector is never sent to the index (it would throw): no rows.
 MATCH (c:Customer {id: $customer_id})
-WHERE c.behavior_embedding IS NOT NULL
+WHERE c.behavior_embedding IS NOT NULL AND any(x IN c.behavior_embedding WHERE x <> 0.0)
 CALL db.index.vector.queryNodes($index_name, $neighbours + 1, c.behavior_embedding)
 YIELD node AS other, score AS similarity
 WITH other, similarity WHERE other.id <> $customer_id

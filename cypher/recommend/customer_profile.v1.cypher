@@ -22,6 +22,7 @@ CALL () {
   LIMIT 1
 }
 RETURN c.age_bracket AS age_bracket, persona.id AS persona_id, persona.name AS persona_name,
-       c.community_id AS community_id, c.behavior_embedding IS NOT NULL AS has_embedding,
+       c.community_id AS community_id, c.behavior_embedding IS NOT NULL
+         AND any(x IN c.behavior_embedding WHERE x <> 0.0) AS has_embedding,
        history[..$history_limit] AS history, [h IN history | h.id] AS bought,
        ref_date

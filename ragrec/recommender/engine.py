@@ -1,13 +1,19 @@
 """The `Recommender`: candidates -> fusion -> (cross-encoder rerank) -> business rules.
 
 Constructed once with a driver and settings (and optional #4 retrievers); each context
-method answers one request. Generators run concurrently (one round trip each), so a
-request costs the profile query plus the slowest generator.
+method answers one request. When `ragrec refresh` has built the derived structure (live
+`DerivedVersion`s), a request reads the customer's profile, then every candidate source in
+one round trip (`ragrec.recommender.precomputed`, `cypher/recommend/candidates` +
+`cypher/recommend/sources/`); vector retrievers run beside it. Requests `as_of` a past
+date (tuning, time travel) and graphs never refreshed use the aggregating generators
+(`generators.py`, one round trip each, concurrently). A source that fails or times out
+(`rec_query_timeout_s`) is left out and named in `degraded`.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -20,6 +26,7 @@ from typing import Any
 from neo4j import Driver
 
 from ragrec.config import Settings
+from ragrec.jobs import versions
 from ragrec.recommender import ranker as ranker_mod
 from ragrec.recommender.errors import InvalidRequest, UnknownCustomer, UnknownProduct
 from ragrec.recommender.fusion import (
@@ -37,8 +44,10 @@ from ragrec.recommender.generators import (
     GraphGenerators,
     QueryRetriever,
     SimilarProducts,
+    SourceFailed,
     retriever_generator,
 )
+from ragrec.recommender.precomputed import CandidateReader
 from ragrec.recommender.rerank import CrossEncoderReranker, product_text, profile_query
 from ragrec.recommender.rules import BusinessRules, apply_rules
 from ragrec.recommender.types import (
@@ -52,6 +61,26 @@ from ragrec.recommender.types import (
     Scored,
 )
 
+log = logging.getLogger(__name__)
+#: the sources of the precomputed path, per context (one query text each)
+HOMEPAGE_SOURCES = (
+    "popularity",
+    "new_arrivals",
+    "persona_favourites",
+    "community_trending",
+    "category_affinity",
+    "co_purchase",
+    "similar_items",
+    "behaviour_neighbours",
+)
+ITEMS_SOURCES = (
+    "co_purchase",
+    "similar_items",
+    "behaviour_neighbours",
+    "category_affinity",
+    "popularity",
+    "persona_favourites",
+)
 STRATEGIES = ("rrf", "weighted", "learned")
 TUNED_FILE = "fusion/best.json"
 CONTEXT_BOOST: dict[str, dict[str, float]] = {
@@ -126,6 +155,7 @@ class Recommender:
         ranker_path: Path | None = None,
         database: str | None = None,
         workers: int = 8,
+        source_templates: dict[str, str] | None = None,
     ) -> None:
         self.driver = driver
         self.settings = settings
@@ -133,7 +163,9 @@ class Recommender:
         self.params = params or GeneratorParams()
         self.rules = rules or rules_from_settings(settings)
         self.fusion = fusion or self._fusion_config()
-        self.graph = GraphGenerators(driver, self.database, self.params)
+        self.graph = GraphGenerators(
+            driver, self.database, self.params, timeout_s=settings.rec_query_timeout_s
+        )
         self.visual, self.text = visual, text
         self.search_retriever, self.image_retriever = search_retriever, image_retriever
         self.reranker = reranker
@@ -141,6 +173,10 @@ class Recommender:
         self._ranker: ranker_mod.LearnedFusion | None = None
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rec")
         self._vector_index: tuple[float, bool] = (0.0, False)
+        self.reader = CandidateReader(
+            driver, self.database, settings.rec_query_timeout_s, self._pool, source_templates
+        )
+        self._live: tuple[float, set[str]] = (-1e9, set())
 
     def close(self) -> None:
         self._pool.shutdown(wait=False)
@@ -253,6 +289,8 @@ class Recommender:
         profile = self.profile(customer_id, as_of)
         if age_bracket and not profile.age_bracket:
             profile.age_bracket = age_bracket
+        if as_of is None and self.precomputed():
+            return self._precomputed_homepage(profile, began)
         exclude = self._excluded(profile)
         when = self._when(profile, as_of)
         anchors = self._anchors(profile)
@@ -293,6 +331,10 @@ class Recommender:
         exclude = self._excluded(profile) | set(product_ids)
         when = self._when(profile, as_of)
         anchors = [{"id": pid, "weight": 1.0, "name": known[pid].name} for pid in product_ids]
+        if as_of is None and self.precomputed():
+            pool = self._precomputed_items(context, known, profile, anchors, exclude, began)
+            pool.products.update(known)
+            return pool
         ex = sorted(exclude)
         g = self.graph
         tasks: list[Callable[[], GeneratorResult]] = [
@@ -333,10 +375,18 @@ class Recommender:
                 raise InvalidRequest("image search needs an image retriever (issue #4)")
             image_retriever = self.image_retriever
             tasks.append(lambda: self._retrieved("visual_similar", image_retriever, query, exclude))
+        extra: list[str] = []
         if customer_id is not None and not profile.cold_start:
             shares = profile.category_shares()
-            tasks.append(lambda: g.category_affinity(shares, sorted(exclude), when))
+            if as_of is None and self.precomputed():
+                params = self._source_params(exclude, [], shares)
+                tasks.append(
+                    lambda: self._read_sources(["category_affinity"], params, profile, extra)
+                )
+            else:
+                tasks.append(lambda: g.category_affinity(shares, sorted(exclude), when))
         pool = self._pool_of("search", profile, tasks, exclude, as_of, began)
+        pool.degraded.extend(extra)
         pool.query = query if isinstance(query, str) else None
         if customer_id is not None:
             # personalisation re-weights matches; it never adds unrelated products
@@ -419,6 +469,7 @@ class Recommender:
             cold_start=pool.profile.cold_start,
             reranked=reranked,
             persona=pool.profile.persona_name,
+            degraded=sorted(set(pool.degraded)),
         )
 
     def product_stats(self, pool: CandidatePool) -> dict[str, dict[str, Any]]:
@@ -431,6 +482,116 @@ class Recommender:
             window_days=self.params.popularity_window_days,
         )
         return {r["product_id"]: {**r, "last_sale": _native(r["last_sale"])} for r in rows}
+
+    # -- the precomputed request path ---------------------------------------------------
+
+    def precomputed(self) -> bool:
+        """Whether `ragrec refresh` has made the ranked lists live (checked every 30 s)."""
+        checked, live = self._live
+        if time.monotonic() - checked > 30:
+            try:
+                found = versions.live_versions(self.driver, self.database)
+                live = {name for name, v in found.items() if v.get("live")}
+            except Exception:  # no answer: keep what was known
+                return "popular" in live
+            if "popular" in live and "popular" not in self._live[1]:
+                self.warm_up()
+            self._live = (time.monotonic(), live)
+        return "popular" in live
+
+    def warm_up(self) -> None:
+        """Plan the candidate queries once, with a long timeout: a cold plan of the joined
+        query can take longer than a request's timeout on a busy machine."""
+        params = self._source_params(set(), [], {})
+        for sources in (HOMEPAGE_SOURCES, ITEMS_SOURCES):
+            try:
+                self.reader.read(sources, params, {}, timeout_s=60.0)
+            except Exception as exc:  # the requests will say what fails
+                log.warning("warm-up of the candidates query failed: %s", exc)
+
+    def _precomputed_homepage(self, profile: Profile, began: float) -> CandidatePool:
+        exclude = self._excluded(profile)
+        anchors = self._anchors(profile)
+        # every source always: one query text per context (one plan, cached by Neo4j);
+        # a source without input (no anchors, no persona) reads nothing
+        sources = list(HOMEPAGE_SOURCES)
+        shares = profile.category_shares()
+        params = self._source_params(exclude, anchors, shares)
+        params.update(
+            persona_key=self._persona_key(profile),
+            community_key=None if profile.community_id is None else str(profile.community_id),
+        )
+        degraded: list[str] = []
+        tasks: list[Callable[[], GeneratorResult]] = [
+            lambda: self._read_sources(sources, params, profile, degraded, " you bought")
+        ]
+        if not profile.cold_start:
+            tasks += self._retriever_tasks(anchors, exclude, " you bought")
+        pool = self._pool_of("homepage", profile, tasks, exclude, None, began)
+        pool.degraded.extend(degraded)
+        return pool
+
+    def _precomputed_items(
+        self,
+        context: Context,
+        known: dict[str, ProductInfo],
+        profile: Profile,
+        anchors: list[dict[str, Any]],
+        exclude: set[str],
+        began: float,
+    ) -> CandidatePool:
+        shares = _shares([known[p].category for p in known])
+        sources = list(ITEMS_SOURCES)
+        params = self._source_params(exclude, anchors, shares)
+        params["persona_key"] = self._persona_key(profile) if profile.customer_id else None
+        degraded: list[str] = []
+        tasks: list[Callable[[], GeneratorResult]] = [
+            lambda: self._read_sources(sources, params, profile, degraded, "")
+        ]
+        tasks += self._retriever_tasks(anchors, exclude, "")
+        pool = self._pool_of(context, profile, tasks, exclude, None, began)
+        pool.degraded.extend(degraded)
+        return pool
+
+    def _source_params(
+        self, exclude: set[str], anchors: list[dict[str, Any]], shares: dict[str, float]
+    ) -> dict[str, Any]:
+        p = self.params
+        top = sorted(shares.items(), key=lambda kv: (-kv[1], kv[0]))[: p.categories]
+        return {
+            "exclude_ids": sorted(exclude),
+            "limit": p.limit,
+            "popular_key": f"{p.popularity_window_days}d",
+            "persona_key": None,
+            "community_key": None,
+            "categories": [{"name": n, "weight": w} for n, w in top],
+            "per_category": p.per_category,
+            "anchors": [{"id": a["id"], "weight": a["weight"]} for a in anchors],
+            "sources": ["gds_node_similarity", "visual", "text"],
+            "models": list(self.settings.neighbours_models),
+        }
+
+    def _persona_key(self, profile: Profile) -> str | None:
+        if profile.persona_id is not None:
+            return profile.persona_id
+        bracket = profile.age_bracket
+        return f"age:{bracket}" if bracket and bracket != "unknown" else None
+
+    def _read_sources(
+        self,
+        sources: list[str],
+        params: dict[str, Any],
+        profile: Profile,
+        degraded: list[str],
+        you_bought: str = "",
+    ) -> GeneratorResult:
+        """All the sources in one round trip; returned as one result per source, merged by
+        `_pool_of` (a GeneratorResult named "*" that carries the others)."""
+        results, failed = self.reader.read(
+            sources, params, {"persona": profile.persona_name, "you_bought": you_bought}
+        )
+        degraded.extend(failed)
+        return _Many(results)
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -546,7 +707,19 @@ class Recommender:
         as_of: date | None,
         began: float,
     ) -> CandidatePool:
-        results = [f.result() for f in [self._pool.submit(t) for t in tasks]]
+        results: list[GeneratorResult] = []
+        degraded: list[str] = []
+        for future in [self._pool.submit(t) for t in tasks]:
+            try:
+                res = future.result()
+            except (UnknownCustomer, UnknownProduct, InvalidRequest):
+                raise
+            except Exception as exc:  # one source failing never fails the request
+                name = _failed_source(exc)
+                log.warning("source %s dropped: %s", name, exc)
+                degraded.append(name)
+                continue
+            results.extend(res.parts if isinstance(res, _Many) else [res])
         lists: dict[str, list[Candidate]] = {}
         products: dict[str, ProductInfo] = {}
         for res in results:
@@ -562,6 +735,7 @@ class Recommender:
             exclude=exclude,
             as_of=as_of,
             seconds=time.perf_counter() - began,
+            degraded=degraded,
         )
 
     def _rerank(self, pool: CandidatePool, fused: list[Scored], query: str) -> list[Scored]:
@@ -616,6 +790,18 @@ class Recommender:
 
 
 _EMPTY = ProductInfo("")
+
+
+class _Many(GeneratorResult):
+    """Several sources' results from one round trip."""
+
+    def __init__(self, parts: list[GeneratorResult]) -> None:
+        super().__init__("*", [], [])
+        self.parts = parts
+
+
+def _failed_source(exc: BaseException) -> str:
+    return exc.source if isinstance(exc, SourceFailed) else f"generator ({type(exc).__name__})"
 
 
 def _shares(categories: Sequence[str | None]) -> dict[str, float]:

@@ -12,10 +12,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from neo4j import READ_ACCESS, Driver
+from neo4j import READ_ACCESS, Driver, Query
+from neo4j.exceptions import Neo4jError
 
 from ragrec.cypher import query
-from ragrec.gds.bought_together import FAR_FUTURE as FAR_FUTURE
+from ragrec.jobs.export import FAR_FUTURE as FAR_FUTURE
 from ragrec.recommender.types import Candidate, ProductInfo
 
 
@@ -49,6 +50,14 @@ class QueryRetriever(Protocol):
     def search(self, query: Any, k: int) -> list[tuple[str, float]]: ...
 
 
+class SourceFailed(RuntimeError):
+    """A generator's query failed or timed out; `source` names it in `degraded`."""
+
+    def __init__(self, source: str, cause: BaseException) -> None:
+        super().__init__(f"{source}: {cause}")
+        self.source = source
+
+
 @dataclass
 class GeneratorResult:
     generator: str
@@ -62,15 +71,22 @@ Row = dict[str, Any]
 class GraphGenerators:
     """Runs the Cypher generators against one database (read routing)."""
 
-    def __init__(self, driver: Driver, database: str, params: GeneratorParams) -> None:
+    def __init__(
+        self, driver: Driver, database: str, params: GeneratorParams, timeout_s: float | None = None
+    ) -> None:
         self.driver = driver
         self.database = database
         self.params = params
+        self.timeout_s = timeout_s
 
     def rows(self, name: str, **params: Any) -> list[Row]:
         # an auto-commit read: one round trip fewer than a managed transaction
-        with self.driver.session(database=self.database, default_access_mode=READ_ACCESS) as s:
-            return [r.data() for r in s.run(query(f"recommend/{name}"), params)]
+        text = Query(query(f"recommend/{name}"), timeout=self.timeout_s)
+        try:
+            with self.driver.session(database=self.database, default_access_mode=READ_ACCESS) as s:
+                return [r.data() for r in s.run(text, params)]
+        except Neo4jError as exc:
+            raise SourceFailed(name, exc) from exc
 
     # -- generators ------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ purchases and bulk baskets of 300 items; versions switched in only when complete
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ from ragrec.etl.generator import generate
 from ragrec.graph.loader import load_data
 from ragrec.jobs import versions
 from ragrec.jobs.refresh import STEPS, refresh
+from ragrec.recommender.engine import Recommender
+from ragrec.recommender.precomputed import SOURCE_TEMPLATES
 
 pytestmark = pytest.mark.integration
 
@@ -198,3 +201,99 @@ def test_interrupted_refresh_leaves_live_lists_unchanged_and_a_rerun_completes(
 def test_unknown_step_is_named(settings: Settings, graph: Driver) -> None:
     with pytest.raises(ValueError, match="'nope'"):
         refresh(graph, settings, only=["nope"])
+
+
+# -- the request path over the refreshed structure -------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def patient(settings: Settings) -> Settings:
+    """The shared 2-core test box is loaded: a generous request timeout, so that only
+    the failures a test makes on purpose show up in `degraded`."""
+    return settings.model_copy(update={"rec_query_timeout_s": 30.0})
+
+
+@pytest.fixture(scope="module")
+def refreshed(graph: Driver, settings: Settings) -> Driver:
+    report = refresh(graph, settings, only=[s for s in STEPS if s != "neighbours"])
+    assert report.ok, report.to_dict()
+    return graph
+
+
+def customer_ids(driver: Driver, settings: Settings) -> list[str]:
+    return [
+        r["id"]
+        for r in rows(
+            driver,
+            settings,
+            "MATCH (c:Customer) WHERE EXISTS { (c)-[:PURCHASED]->() } "
+            "RETURN c.id AS id ORDER BY id LIMIT 5",
+        )
+    ]
+
+
+def test_homepage_reads_the_precomputed_lists_in_one_round_trip(
+    refreshed: Driver, settings: Settings, patient: Settings
+) -> None:
+    with Recommender(refreshed, patient) as rec:
+        assert rec.precomputed()
+        cid = customer_ids(refreshed, settings)[0]
+        result = rec.homepage(cid, k=10)
+        pool = rec.homepage_pool(cid)
+    assert len(result.items) == 10 and result.degraded == []
+    assert {"popularity", "co_purchase", "category_affinity"} <= set(pool.lists)
+    assert not set(result.items[0].product_id) & set(pool.profile.bought)
+
+
+def test_all_zero_vector_no_neighbours_and_empty_persona_get_normal_answers(
+    refreshed: Driver, settings: Settings, patient: Settings
+) -> None:
+    db = settings.neo4j_database
+    cid = customer_ids(refreshed, settings)[1]
+    refreshed.execute_query(
+        """
+        MATCH (c:Customer {id: $cid}) SET c.behavior_embedding = [0.0, 0.0, 0.0, 0.0]
+        MERGE (p:Persona {id: 'persona-empty'}) SET p.name = 'Nobody buys'
+        WITH c, p
+        OPTIONAL MATCH (c)-[old:BELONGS_TO]->() DELETE old
+        CREATE (c)-[:BELONGS_TO]->(p)
+        CREATE (:Product {id: '0999999999', name: 'Never sold', product_type: 'Sock'})
+        """,
+        cid=cid,
+        database_=db,
+    )
+    try:
+        with Recommender(refreshed, patient) as rec:
+            home = rec.homepage(cid, k=10)
+            lonely = rec.product("0999999999", k=10)
+            past = rec.homepage_pool(cid, as_of=date(2100, 1, 1))  # the aggregating path
+        assert len(home.items) == 10 and home.degraded == []
+        assert home.persona == "Nobody buys"
+        assert len(lonely.items) == 10 and lonely.degraded == []
+        assert any("popularity" in i.generators for i in lonely.items)
+        assert past.lists and past.degraded == []
+    finally:
+        refreshed.execute_query(
+            """
+            MATCH (c:Customer {id: $cid}) REMOVE c.behavior_embedding
+            WITH c MATCH (c)-[b:BELONGS_TO]->(:Persona {id: 'persona-empty'}) DELETE b
+            WITH 1 AS one
+            MATCH (x) WHERE x:Persona AND x.id = 'persona-empty'
+               OR x:Product AND x.id = '0999999999'
+            DETACH DELETE x
+            """,
+            cid=cid,
+            database_=db,
+        )
+
+
+def test_a_failing_source_is_named_in_degraded_and_the_request_answers(
+    refreshed: Driver, settings: Settings, patient: Settings
+) -> None:
+    broken = {**SOURCE_TEMPLATES, "co_purchase": "recommend/sources/co_purchase_renamed"}
+    cid = customer_ids(refreshed, settings)[2]
+    with Recommender(refreshed, patient, source_templates=broken) as rec:
+        result = rec.homepage(cid, k=10)
+    assert result.degraded == ["co_purchase"]
+    assert len(result.items) == 10
+    assert all("co_purchase" not in i.generators for i in result.items)

@@ -1,0 +1,159 @@
+"""The request path over the precomputed structure: every candidate source of a request
+read in ONE round trip.
+
+Each source is a branch template in `cypher/recommend/sources/` (a live `RankedList`,
+`BOUGHT_TOGETHER`, `NEIGHBOUR` or `SIMILAR_TO` lookup, never an aggregation over other
+customers' purchases); `cypher/recommend/candidates` joins the branches by UNION ALL
+inside one `CALL {}`. Every call has the `rec_query_timeout_s` timeout. A source whose
+template is missing, or that fails when the joined query fails and each branch is then
+run alone, is dropped and named in `degraded`; the request still answers.
+
+Controller -> `Recommender.<context>_pool` -> `CandidateReader.read` -> the branch files.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from neo4j import READ_ACCESS, Driver, Query
+
+from ragrec.cypher import CypherNotFound, query
+from ragrec.recommender.generators import GeneratorResult, _info
+from ragrec.recommender.types import Candidate
+
+log = logging.getLogger(__name__)
+
+#: source (generator) name -> its branch template
+SOURCE_TEMPLATES: dict[str, str] = {
+    "popularity": "recommend/sources/popular",
+    "new_arrivals": "recommend/sources/new_arrivals",
+    "persona_favourites": "recommend/sources/persona_favourites",
+    "community_trending": "recommend/sources/community_trending",
+    "category_affinity": "recommend/sources/category_affinity",
+    "co_purchase": "recommend/sources/co_purchase",
+    "similar_items": "recommend/sources/similar_items",
+    "behaviour_neighbours": "recommend/sources/item_neighbours",
+}
+MARKER = "// {sources}"
+Row = dict[str, Any]
+
+
+class CandidateReader:
+    def __init__(
+        self,
+        driver: Driver,
+        database: str,
+        timeout_s: float,
+        pool: ThreadPoolExecutor,
+        templates: dict[str, str] | None = None,
+    ) -> None:
+        self.driver = driver
+        self.database = database
+        self.timeout_s = timeout_s
+        self.pool = pool
+        self.templates = dict(SOURCE_TEMPLATES if templates is None else templates)
+
+    def read(
+        self, sources: Sequence[str], params: Row, labels: Row, timeout_s: float | None = None
+    ) -> tuple[list[GeneratorResult], list[str]]:
+        """The sources' candidates (one round trip) and the names of those that failed."""
+        degraded: list[str] = []
+        branches: dict[str, str] = {}
+        for source in sources:
+            try:
+                branches[source] = _branch(query(self.templates[source]))
+            except (CypherNotFound, KeyError) as exc:
+                log.warning("source %s dropped: %s", source, exc)
+                degraded.append(source)
+        if not branches:
+            return [], degraded
+        try:
+            rows = self.rows(compose(list(branches.values())), params, timeout_s)
+        except Exception as exc:  # find which branch fails, keep the others
+            log.warning("candidates query failed (%s); running its sources one by one", exc)
+            rows = []
+            futures = {
+                s: self.pool.submit(self.rows, compose([text]), params)
+                for s, text in branches.items()
+            }
+            for source, future in futures.items():
+                try:
+                    rows.extend(future.result())
+                except Exception as one:
+                    log.warning("source %s dropped: %s", source, one)
+                    degraded.append(source)
+        return _results(rows, labels), degraded
+
+    def rows(self, text: str, params: Row, timeout_s: float | None = None) -> list[Row]:
+        timeout = timeout_s or self.timeout_s
+        with self.driver.session(database=self.database, default_access_mode=READ_ACCESS) as s:
+            return [r.data() for r in s.run(Query(text, timeout=timeout), params)]
+
+
+def compose(branches: Sequence[str]) -> str:
+    """The candidates template with the branches joined by UNION ALL at its marker."""
+    template = query("recommend/candidates")
+    return template.replace(MARKER, "\nUNION ALL\n".join(branches))
+
+
+def _branch(text: str) -> str:
+    """A branch template without its header comment lines."""
+    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("//"))
+
+
+def _results(rows: list[Row], labels: Row) -> list[GeneratorResult]:
+    by_source: dict[str, list[Row]] = {}
+    for r in rows:
+        by_source.setdefault(r["source"], []).append(r)
+    out = []
+    for source, items in by_source.items():
+        out.append(
+            GeneratorResult(
+                source,
+                [
+                    Candidate(r["product_id"], float(r["score"] or 0.0), source, _reason(r, labels))
+                    for r in items
+                ],
+                [_info(r) for r in items],
+            )
+        )
+    return out
+
+
+def _reason(r: Row, labels: Row) -> str:
+    source, d = r["source"], r["detail"] or {}
+    if source == "popularity":
+        label = str(d.get("label") or "")
+        if label.startswith("aged "):
+            who, _, window = label.partition(", ")
+            return f"popular with customers {who}: {d.get('n')} sold in the {window}"
+        return f"popular now: {d.get('n')} sold in the {label or 'last days'}"
+    if source == "new_arrivals":
+        return "new arrival"
+    if source == "persona_favourites":
+        label = str(d.get("label") or "")
+        if label.startswith("customers aged"):
+            return f"popular with {label}"
+        return f"popular with persona {labels.get('persona') or label}"
+    if source == "community_trending":
+        return f"trending in your community ({d.get('n')} bought lately)"
+    if source == "category_affinity":
+        return f"you often buy {d.get('category')}"
+    evidence = d.get("evidence") or [{}]
+    if source == "co_purchase":
+        best = max(evidence, key=lambda e: e.get("count") or 0)
+        n = round(float(best.get("count") or 0))
+        times = "once" if n <= 1 else f"{n} times"
+        return f"bought together with {best.get('anchor')} {times}"
+    if source == "similar_items":
+        best = max(evidence, key=lambda e: e.get("score") or 0)
+        verb = {"visual": "looks like", "text": "described like"}.get(
+            str(best.get("source")), "bought by the same people as"
+        )
+        return f"{verb} {best.get('anchor')}{labels.get('you_bought', '')}"
+    if source == "behaviour_neighbours":
+        return f"bought by customers who also bought {evidence[0].get('anchor')}"
+    return source
