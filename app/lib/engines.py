@@ -38,7 +38,11 @@ def warm_up(resources: Resources) -> None:
     """Build the engines at startup, so the first request does not pay for it. The
     encoders (torch, model weights: seconds) load in a background thread, so the server
     answers meanwhile (a search arriving first waits for them)."""
-    recommender(resources)
+    rec = recommender(resources)
+    try:
+        rec.precomputed()  # plans the candidate queries once when the lists are live
+    except Exception as exc:  # the first request reports it
+        log.warning("recommender warm-up failed: %s", exc)
     engine = retrieval(resources)
 
     def load_encoders() -> None:

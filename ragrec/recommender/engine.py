@@ -353,6 +353,26 @@ class Recommender:
         pool.products.update(known)
         return pool
 
+    def bought_together_pool(self, product_id: str) -> CandidatePool:
+        """Frequently bought together: the product's BOUGHT_TOGETHER partners alone."""
+        began = time.perf_counter()
+        known = {p.product_id: p for p in self.graph.products([product_id])}
+        if product_id not in known:
+            raise UnknownProduct(product_id)
+        anchors = [{"id": product_id, "weight": 1.0, "name": known[product_id].name}]
+        profile = Profile(None)
+        degraded: list[str] = []
+        task: Callable[[], GeneratorResult]
+        if self.precomputed():
+            params = self._source_params({product_id}, anchors, {})
+            task = lambda: self._read_sources(["co_purchase"], params, profile, degraded)  # noqa: E731
+        else:
+            task = lambda: self.graph.co_purchase(anchors, [product_id])  # noqa: E731
+        pool = self._pool_of("product", profile, [task], {product_id}, None, began)
+        pool.degraded.extend(degraded)
+        pool.products.update(known)
+        return pool
+
     def search_pool(
         self, query: str | bytes | Path, customer_id: str | None, *, as_of: date | None = None
     ) -> CandidatePool:

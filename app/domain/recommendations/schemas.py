@@ -77,3 +77,5 @@ class RecommendationResponse(msgspec.Struct, kw_only=True):
     cached: bool = False
     candidates: dict[str, int] = msgspec.field(default_factory=dict)
     timings_ms: dict[str, float] = msgspec.field(default_factory=dict)
+    #: candidate sources that failed or timed out and were left out of this answer
+    degraded: list[str] = msgspec.field(default_factory=list)

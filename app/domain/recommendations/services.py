@@ -27,7 +27,7 @@ from ragrec.recommender.errors import (
     UnknownCustomer,
     UnknownProduct,
 )
-from ragrec.recommender.types import CandidatePool, ProductInfo, Profile, Recommendation
+from ragrec.recommender.types import CandidatePool, ProductInfo, Recommendation
 
 
 def recommend(resources: Resources, req: RecommendRequest) -> RecommendationResponse:
@@ -110,25 +110,7 @@ def _pool(rec: Recommender, req: RecommendRequest, customer: str | None) -> Cand
             raise ApiError("the search query is blank", field="query")
         return rec.search_pool(req.query, customer)
     assert req.product_id is not None
-    return _bought_together_pool(rec, req.product_id)
-
-
-def _bought_together_pool(rec: Recommender, product_id: str) -> CandidatePool:
-    known = rec.graph.products([product_id])
-    if not known:
-        raise UnknownProduct(product_id)
-    anchor = {"id": product_id, "weight": 1.0, "name": known[0].name}
-    found = rec.graph.co_purchase([anchor], [product_id])
-    products = {i.product_id: i for i in found.products}
-    products[product_id] = known[0]
-    return CandidatePool(
-        context="product",
-        profile=Profile(None),
-        lists={found.generator: found.candidates} if found.candidates else {},
-        products=products,
-        exclude={product_id},
-        as_of=None,
-    )
+    return rec.bought_together_pool(req.product_id)
 
 
 def _apply_filters(pool: CandidatePool, f: Filters) -> None:
@@ -193,6 +175,7 @@ def _response(
         persona=result.persona,
         candidates=counts,
         timings_ms=dict(result.timings),
+        degraded=list(result.degraded),
     )
 
 
