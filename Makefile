@@ -30,6 +30,11 @@ demo: services-up
 	$(BIN)/ragrec load-data data/sample --if-empty
 	$(BIN)/ragrec generate-embeddings
 	$(BIN)/ragrec discover-personas --if-missing --no-stability
+	@# the worker (new purchases, events, products every 30 s) runs beside the API and stops with it
+	@mkdir -p .ragrec/logs; \
+	RAGREC_N8N_API_URL=http://127.0.0.1:$(PORT) $(BIN)/ragrec worker >> .ragrec/logs/worker.log 2>&1 & \
+	worker=$$!; trap "kill $$worker 2>/dev/null" EXIT; \
+	echo "ragrec worker running (pid $$worker, log .ragrec/logs/worker.log)"; \
 	$(BIN)/ragrec serve --port $(PORT)
 
 lint: $(STAMP)

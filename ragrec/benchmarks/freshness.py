@@ -38,6 +38,7 @@ from rich.table import Table
 
 from ragrec.config import PROJECT_ROOT, Settings, get_settings
 from ragrec.cypher import query
+from ragrec.worker.loop import wait_for_step
 
 TARGET_S = 120.0
 GOAL_S = 30.0
@@ -182,6 +183,8 @@ def run(
         for p in paths:
             if p == "worker":
                 worker = _start_worker(url, key, interval)
+                if not wait_for_step(driver, settings):
+                    raise FreshnessError("`ragrec worker` finished no step within 180 s")
             say(f"{p}: {events} purchases")
             s = Series("purchase", p)
             for i in range(events):
@@ -342,7 +345,6 @@ def _start_worker(url: str, key: str, interval: float) -> subprocess.Popen[bytes
         stderr=subprocess.DEVNULL,
         cwd=PROJECT_ROOT,
     )
-    time.sleep(2.0)  # its first step starts from "now"
     if proc.poll() is not None:
         raise FreshnessError(f"`ragrec worker` exited at once ({proc.returncode})")
     return proc

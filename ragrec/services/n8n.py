@@ -72,6 +72,7 @@ def install(settings: Settings) -> None:
         "--no-audit",
         "--no-fund",
         "--omit=dev",
+        "--save-exact",
         "--loglevel=error",
         f"n8n@{settings.n8n_version}",
     ]

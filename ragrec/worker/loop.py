@@ -31,7 +31,6 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from typing import Any
 
 from neo4j import Driver, RoutingControl
@@ -119,7 +118,7 @@ class Worker:
         began = time.perf_counter()
         report = StepReport()
         limit = self.settings.worker_batch_size
-        state = self._read("worker/state_get", id=STATE_ID)[0]
+        state = self._read("worker/state_get", id=STATE_ID, write=True)[0]  # MERGE on first use
         purchases = self._read("worker/changed_purchases", since=state["purchases_at"], limit=limit)
         events = self._read("worker/changed_events", since=state["events_at"], limit=limit)
         products = self._read("worker/new_products", since=state["products_at"], limit=limit)
@@ -142,19 +141,11 @@ class Worker:
             self._guard(report, "embeddings", lambda: self._embed(pending, report))
         if customers:
             self._guard(report, "personas", lambda: self._personas(report))
-        if purchases:
-            self._lists_pending = True
-        if self._lists_pending and (
-            time.monotonic() - self._lists_at >= self.settings.worker_lists_interval_s
-        ):
-            self._guard(report, "lists", lambda: self._lists(report))
-        if customers or report.lists_refreshed or products:
+        if customers or products:
             self._guard(
                 report,
                 "cache",
-                lambda: self._invalidate(
-                    customers, everything=bool(report.lists_refreshed or products), report=report
-                ),
+                lambda: self._invalidate(customers, everything=bool(products), report=report),
             )
         if not report.errors:
             self._write(
@@ -167,6 +158,18 @@ class Worker:
                 events_at=max((r["latest"] for r in events), default=state["events_at"]),
                 report=json.dumps(asdict(report), default=str),
             )
+        # the ranked lists last: they rank the whole recent history (seconds to minutes), and
+        # what this step changed is already visible without them
+        if purchases:
+            self._lists_pending = True
+        if self._lists_pending and (
+            time.monotonic() - self._lists_at >= self.settings.worker_lists_interval_s
+        ):
+            self._guard(report, "lists", lambda: self._lists(report))
+            if report.lists_refreshed:
+                self._guard(
+                    report, "cache", lambda: self._invalidate([], everything=True, report=report)
+                )
         report.seconds = time.perf_counter() - began
         return report
 
@@ -284,9 +287,10 @@ class Worker:
             log.exception("worker step %s failed", name)
             report.errors[name] = f"{type(exc).__name__}: {exc}"[:300]
 
-    def _read(self, name: str, **params: Any) -> list[dict[str, Any]]:
+    def _read(self, name: str, *, write: bool = False, **params: Any) -> list[dict[str, Any]]:
+        routing = RoutingControl.WRITE if write else RoutingControl.READ
         records, _, _ = self.driver.execute_query(
-            query(name), params, database_=self.db, routing_=RoutingControl.READ
+            query(name), params, database_=self.db, routing_=routing
         )
         return [r.data() for r in records]
 
@@ -294,5 +298,16 @@ class Worker:
         self.driver.execute_query(query(name), params, database_=self.db)
 
 
-def latest(values: list[datetime], default: datetime) -> datetime:
-    return max(values, default=default)
+def wait_for_step(driver: Driver, settings: Settings, timeout: float = 180.0) -> bool:
+    """Wait until a running worker finishes a step that began after this call."""
+    began = time.time()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        records, _, _ = driver.execute_query(
+            query("worker/last_step"), id=STATE_ID, database_=settings.neo4j_database
+        )
+        last = records[0]["last_step_at"] if records else None
+        if last is not None and last.to_native().timestamp() > began:
+            return True
+        time.sleep(0.25)
+    return False

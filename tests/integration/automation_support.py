@@ -43,23 +43,60 @@ def pseudonym(settings: Settings, shop_id: str) -> str:
     return pseudonymise_customer_id(shop_id, settings.effective_pseudonym_key())
 
 
-def prepare_sample(driver: Driver, settings: Settings, *, personas: bool) -> None:
-    """An emptied graph with data/sample, its image and text embeddings, and (optionally)
-    personas; the Qdrant shards are released for the server started next."""
-    from ragrec.embeddings.pipeline import generate_embeddings
+def small_sample(folder: Path, products: int = 200) -> Path:
+    """A slice of data/sample: the products with a picture plus the best-selling others
+    (`products` in all), their transactions and customers; pictures linked, not copied."""
+    import polars as pl
+
+    folder.mkdir(parents=True, exist_ok=True)
+    articles = pl.read_parquet(SAMPLE / "articles_sample.parquet")
+    tx = pl.read_parquet(SAMPLE / "transactions_sample.parquet")
+    pictured = {int(p.stem) for p in (SAMPLE / "images").glob("*.jpg")}
+    sellers = tx.group_by("article_id").len().sort("len", descending=True)["article_id"]
+    keep = list(pictured) + [a for a in sellers.to_list() if a not in pictured]
+    keep = keep[:products]
+    articles.filter(pl.col("article_id").is_in(keep)).write_parquet(folder / "articles.parquet")
+    kept_tx = tx.filter(pl.col("article_id").is_in(keep))
+    kept_tx.write_parquet(folder / "transactions.parquet")
+    customers = pl.read_parquet(SAMPLE / "customers_sample.parquet")
+    customers.filter(pl.col("customer_id").is_in(kept_tx["customer_id"].unique())).write_parquet(
+        folder / "customers.parquet"
+    )
+    images = folder / "images"
+    if not images.exists():
+        images.symlink_to(SAMPLE / "images")
+    return folder
+
+
+def prepare_graph(driver: Driver, settings: Settings, folder: Path, *, personas: bool) -> None:
+    """An emptied graph holding `folder` (and, optionally, personas discovered on it)."""
     from ragrec.graph.loader import load_data
-    from ragrec.vectorstores.qdrant import close_edge_handles
 
     with driver.session(database=settings.neo4j_database) as session:
         session.run(query("graph/wipe")).consume()
-    load_data(SAMPLE, settings, driver, show_progress=False, bulk=False)
-    generate_embeddings(settings, driver)
+    load_data(folder, settings, driver, show_progress=False, bulk=False)
     if personas:
         from ragrec.gds import gds_client
         from ragrec.personas import service
 
         service.discover(gds_client(driver, settings), driver, settings.neo4j_database, seed=7)
-    close_edge_handles()
+
+
+def embed_through_api(base: str, driver: Driver, settings: Settings) -> None:
+    """Every product's text and image vectors, made by the running API (its encoders are
+    loaded once, and it holds the embedded Qdrant shards): one reindex call embeds all
+    products whose vectors are missing."""
+    records, _, _ = driver.execute_query(
+        "MATCH (p:Product) RETURN p.id AS id ORDER BY p.id LIMIT 1",
+        database_=settings.neo4j_database,
+    )
+    response = httpx.post(
+        f"{base}/api/v1/internal/products/{records[0]['id']}/reindex",
+        json={},
+        headers={"X-API-Key": ADMIN_KEY},
+        timeout=900,
+    )
+    assert response.status_code == 200, response.text
 
 
 def api_env(**extra: str) -> dict[str, str]:
@@ -67,6 +104,8 @@ def api_env(**extra: str) -> dict[str, str]:
         **os.environ,
         "RAGREC_API_KEYS": f'{{"admin": ["{ADMIN_KEY}"]}}',
         "RAGREC_API_RATE_LIMIT": "0",
+        # freshness, not latency, is tested here, on a machine shared with other stacks
+        "RAGREC_REC_QUERY_TIMEOUT_S": "30",
         **extra,
     }
 

@@ -18,9 +18,11 @@ from automation_support import (
     SmtpSink,
     api_server,
     body_text,
+    embed_through_api,
     free_port,
-    prepare_sample,
+    prepare_graph,
     pseudonym,
+    small_sample,
     smtp_sink,
     wait_for,
 )
@@ -51,8 +53,11 @@ def test_workflow_files_match_their_builders_and_cypher_scripts() -> None:
 
 
 @pytest.fixture(scope="module")
-def sample(neo4j_driver: Driver, settings: Settings) -> Driver:
-    prepare_sample(neo4j_driver, settings, personas=True)
+def sample(
+    neo4j_driver: Driver, settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Driver:
+    data = small_sample(tmp_path_factory.mktemp("data"))
+    prepare_graph(neo4j_driver, settings, data, personas=True)
     return neo4j_driver
 
 
@@ -63,8 +68,11 @@ def sink() -> Iterator[SmtpSink]:
 
 
 @pytest.fixture(scope="module")
-def api(sample: Driver, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def api(
+    sample: Driver, settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     with api_server(tmp_path_factory.mktemp("api") / "serve.log") as base:
+        embed_through_api(base, sample, settings)
         yield base
 
 

@@ -16,16 +16,18 @@ import pytest
 from automation_support import (
     ADMIN_KEY,
     RAGREC,
-    SAMPLE,
     api_env,
     api_server,
-    prepare_sample,
+    embed_through_api,
+    prepare_graph,
     running,
+    small_sample,
     wait_for,
 )
 from neo4j import Driver
 
 from ragrec.config import Settings
+from ragrec.worker.loop import wait_for_step
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -35,23 +37,33 @@ RUN_BOUND_S = 90.0
 
 
 @pytest.fixture(scope="module")
-def sample(neo4j_driver: Driver, settings: Settings) -> Driver:
-    prepare_sample(neo4j_driver, settings, personas=False)
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return small_sample(tmp_path_factory.mktemp("data"))
+
+
+@pytest.fixture(scope="module")
+def sample(neo4j_driver: Driver, settings: Settings, data: Path) -> Driver:
+    prepare_graph(neo4j_driver, settings, data, personas=False)
     return neo4j_driver
 
 
 @pytest.fixture(scope="module")
-def api(sample: Driver, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def api(
+    sample: Driver, settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     with api_server(tmp_path_factory.mktemp("api") / "serve.log") as base:
+        embed_through_api(base, sample, settings)
         yield base
 
 
 @pytest.fixture(scope="module")
-def worker(api: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def worker(
+    api: str, sample: Driver, settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     log = tmp_path_factory.mktemp("worker") / "worker.log"
     env = api_env(RAGREC_N8N_API_URL=api, RAGREC_N8N_API_KEY=ADMIN_KEY)
     with running([RAGREC, "worker", "--interval", str(INTERVAL_S)], log, env) as proc:
-        time.sleep(1.0)
+        assert wait_for_step(sample, settings), f"no worker step: {log.read_text()[-2000:]}"
         assert proc.poll() is None, log.read_text()[-2000:]
         yield str(log)
 
@@ -79,9 +91,9 @@ def lonely_products(driver: Driver, settings: Settings, n: int) -> list[str]:
 
 
 def test_a_purchase_changes_recommendations(
-    worker: str, api: str, sample: Driver, settings: Settings
+    worker: str, api: str, sample: Driver, settings: Settings, data: Path
 ) -> None:
-    shop_customer = str(pl.read_parquet(SAMPLE / "customers_sample.parquet")["customer_id"][0])
+    shop_customer = str(pl.read_parquet(data / "transactions.parquet")["customer_id"][0])
     a, b = lonely_products(sample, settings, 2)
     before_home = ids(get(api, "/recommendations/homepage", customer_id=shop_customer, top_k=10))
     assert b not in ids(get(api, f"/recommendations/frequently-bought-together/{a}"))

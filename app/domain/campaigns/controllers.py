@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar import Controller, post
-from litestar.params import JSONBody
+from litestar.params import JSONBody, Parameter
 
 from app.domain.campaigns import services
 from app.domain.campaigns.schemas import (
@@ -17,6 +19,7 @@ from app.domain.campaigns.schemas import (
 from app.lib.errors import error_specs
 from app.lib.resources import ResourcesDep
 
+CampaignName = Annotated[Campaign, Parameter(description="the campaign whose emails went out")]
 _WHO = " Customers are pseudonymous ids; the shop's mail relay maps them to addresses."
 
 
@@ -83,5 +86,7 @@ class CampaignController(Controller):
         summary="Record that a campaign's emails went out to these customers",
         responses=error_specs(),
     )
-    def sent(self, resources: ResourcesDep, campaign: Campaign, data: JSONBody[SentIn]) -> SentOut:
+    def sent(
+        self, resources: ResourcesDep, campaign: CampaignName, data: JSONBody[SentIn]
+    ) -> SentOut:
         return services.mark_sent(resources, campaign, data)
