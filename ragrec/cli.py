@@ -296,7 +296,7 @@ def benchmark_ingest(
 # -- commands of other areas register themselves here (one line each) ---------------------
 from ragrec.personas.cli import register as _register_personas  # noqa: E402
 
-_register_personas(app)
+_register_personas(app, benchmark_app)
 from ragrec.privacy.cli import register as _register_privacy  # noqa: E402
 
 _register_privacy(app)

@@ -145,7 +145,7 @@ class Settings(BaseSettings):
         description="item-neighbour models written by `ragrec refresh`",
     )
     neighbours_ease_max_items: int = Field(
-        default=20_000, ge=10, description="EASE is fitted on the top-M items by popularity"
+        default=5_000, ge=10, description="EASE is fitted on the top-M items by popularity"
     )
 
     # API (issue #7): keys, rate limit, uploads, recommendation cache, benchmark results
@@ -209,6 +209,20 @@ class Settings(BaseSettings):
     vector_benchmark_dir: Path | None = Field(
         default=None,
         description="folder of the vector-store benchmark JSON; unset = benchmarks/results",
+    )
+
+    # Personas (issue 11 item 6, helper "personas"): how discovery chooses its settings
+    persona_max_share: float = Field(
+        default=0.4, gt=0, le=1, description="a persona above this share is re-clustered"
+    )
+    persona_min_silhouette: float = Field(
+        default=0.05, description="best silhouette below this: structureless, no persona written"
+    )
+    persona_min_stability: float = Field(
+        default=0.8, ge=0, le=1, description="seed-stability ARI wanted of the chosen setting"
+    )
+    persona_max_fit_points: int = Field(
+        default=50_000, ge=1_000, description="HDBSCAN is fitted on at most this many customers"
     )
 
     # Privacy: key of the customer-id pseudonymisation (HMAC-SHA256); unset = generated file

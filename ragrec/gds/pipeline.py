@@ -228,6 +228,54 @@ def estimate_at_scale(
     return rows
 
 
+def estimate_before_projecting(
+    gds: GraphDataScience, spec: GdsSpec, config: dict[str, Any], feature_dim: int = 0
+) -> dict[str, Any]:
+    """Memory of the projection plus the algorithm, estimated before projecting anything.
+
+    The node and relationship counts come from `gds.graph.project.estimate` over the
+    spec's labels and relationship types (the store's counts, nothing is read); the
+    algorithm's `.estimate` then runs on a fictive graph of that size (an upper bound
+    for a Cypher projection, which aggregates pairs). Array node properties (FastRP's
+    `features`) are added as `feature_dim` doubles per node, which GDS's fictive graph
+    counts as one.
+    """
+    projection, algorithm = spec.projection, spec.algorithm
+    assert projection is not None and algorithm is not None
+    relationships = {
+        f"{r.type}_{t}": {"type": t, "orientation": r.orientation}
+        for r in projection.relationships
+        for t in r.from_
+    }
+    counts = gds.graph.project.estimate(projection.node_labels, relationships)
+    nodes, rels = int(counts["nodeCount"]), int(counts["relationshipCount"])
+    weights = sorted({r.weight_property for r in projection.relationships if r.weight_property})
+    fictive: dict[str, Any] = {
+        "nodeCount": max(nodes, 1),
+        "relationshipCount": rels,
+        "nodeProjection": "*",
+        "relationshipProjection": {"R": {"type": "*", "properties": weights}} if weights else "*",
+    }
+    if projection.node_properties:
+        fictive["nodeProperties"] = projection.node_properties
+    endpoint = getattr(gds, algorithm.procedure)
+    estimate = endpoint.estimate(fictive, **_estimate_config(endpoint, config))
+    arrays = max(feature_dim - 1, 0) * 8 * nodes * len(projection.node_properties)
+    bytes_min, bytes_max = int(estimate.bytes_min) + arrays, int(estimate.bytes_max) + arrays
+    readable = (
+        f"{bytes_min / 2**20:,.0f} MiB"
+        if bytes_min == bytes_max
+        else f"{bytes_min / 2**20:,.0f}-{bytes_max / 2**20:,.0f} MiB"
+    )
+    return {
+        "node_count": nodes,
+        "relationship_count": rels,
+        "bytes_min": bytes_min,
+        "bytes_max": bytes_max,
+        "required_memory": readable,
+    }
+
+
 def project(
     gds: GraphDataScience, spec: GdsSpec, reference: date, feature_dim: int = 0
 ) -> tuple[Any, Any]:
@@ -331,7 +379,18 @@ def _project_and_run(
     The previous results are cleared only once the estimate fits, so a run refused for
     memory leaves what is stored untouched."""
     assert spec.projection is not None and spec.algorithm is not None
-    say(f"{spec.run_id}: projecting {spec.projection.graph_name}")
+    with clock("estimate"):
+        early = estimate_before_projecting(gds, spec, config, feature_dim)
+    step.estimate, step.estimate_bytes_max = early["required_memory"], early["bytes_max"]
+    _check_memory(
+        driver,
+        database,
+        spec,
+        early["bytes_min"],
+        f"{early['required_memory']} for {early['node_count']:,} nodes and "
+        f"{early['relationship_count']:,} relationships (estimated before projecting)",
+    )
+    say(f"{spec.run_id}: projecting {spec.projection.graph_name} ({early['required_memory']})")
     with clock("project"):
         graph, projected = project(gds, spec, reference, feature_dim)
     try:
@@ -370,7 +429,9 @@ def _check_memory(
     if free and bytes_min > free:
         raise GdsPipelineError(
             f"{spec.run_id}: GDS estimates {readable} but only {free / 2**20:,.0f} MiB heap is "
-            "free; raise RAGREC_NEO4J_HEAP or run on a larger server"
+            "free; raise RAGREC_NEO4J_HEAP (then `ragrec services down` and `up`), or lower "
+            f"the memory the spec needs in gds_projections/{spec.name}.yaml (FastRP: "
+            "embedding_dimension; every algorithm: concurrency) under a new version"
         )
 
 

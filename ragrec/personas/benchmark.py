@@ -2,7 +2,8 @@
 
 For every folder given (H&M schema; the generator's `segments_ground_truth.csv` beside
 it gives the planted-segment ARI): load it into a fresh local Neo4j (never the serving
-graph), run `discover()` (GDS specs, settings chosen on seeds s and s+1), then embed
+graph), run `discover()` (the two GDS specs personas read: FastRP and Louvain; settings
+chosen on seeds s and s+1), then embed
 once more with seed s+2 and cluster that embedding with the chosen settings fixed: the
 ARI between the two is the stability reported (the seeds used to choose are not the
 seeds used to judge). The baseline in the same run is the v1 fixed setting (HDBSCAN
@@ -66,6 +67,7 @@ def run_one(folder: Path, base: Settings, *, seed: int, heap: str) -> list[dict[
     """Load `folder` in a throwaway Neo4j, discover personas, measure; two rows."""
     from ragrec.evaluation.instance import throwaway_neo4j
     from ragrec.gds import gds_client
+    from ragrec.gds.specs import load_specs
     from ragrec.graph.loader import load_data
     from ragrec.personas.service import (
         _embeddings_for_seed,
@@ -84,7 +86,13 @@ def run_one(folder: Path, base: Settings, *, seed: int, heap: str) -> list[dict[
         config = ClusteringConfig.from_settings(settings, seed=seed)
         started = time.perf_counter()
         report = discover(
-            gds, driver, database, seed=seed, config=config, progress=lambda m: console.print(m)
+            gds,
+            driver,
+            database,
+            seed=seed,
+            config=config,
+            specs=load_specs(["behavior_embeddings", "louvain_communities"]),
+            progress=lambda m: console.print(m),
         )
         seconds = time.perf_counter() - started
         ids, embeddings, communities = _read_customers(driver, database)

@@ -20,14 +20,17 @@
    with the nearest centroid; noise points go one by one to the nearest centroid and
    are flagged (`via = "noise"`), never dropped.
 4. A persona still above `max_share` is re-clustered on its own members (PCA and
-   HDBSCAN refitted on them, `max_split_depth` times at most): real shops have one
-   dominant department, and one persona for half of the customers is not usable.
+   HDBSCAN refitted on them; when HDBSCAN sees one diffuse mass, k-means into the
+   fewest parts below `max_share`), `max_split_depth` times at most: real shops have
+   one dominant department, and one persona for half of the customers is not usable.
+   Whether such a split is real shows in the seed-stability ARI, which the choice uses.
 5. Each candidate is scored: persona count, largest share, silhouette (cosine, on a
    seeded sample) and, when a second embedding of the same customers is given (FastRP
    with another seed), the ARI between the personas found on the two. The chosen
    candidate is the one with the best silhouette among those with at least two
    personas, none above `max_share` and stability >= `min_stability`; failing that,
-   the most stable, then best silhouette, among those with at least two personas.
+   among those with at least two personas: none above `max_share` first, then the
+   most stable, then the best silhouette (the report shows what fell short).
 6. The data is reported **structureless** (`PersonaClustering.structureless`, with
    `reason`) when no candidate finds two personas, or the best silhouette is below
    `min_silhouette`: then no persona should be written, rather than one persona for
@@ -45,6 +48,7 @@ from typing import Any
 
 import hdbscan
 import numpy as np
+from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 from sklearn.metrics import adjusted_rand_score, silhouette_score
 
@@ -67,7 +71,7 @@ class ClusteringConfig:
     min_samples: int = 5
     crossing: str = "auto"  # auto (try CROSSINGS) or one of CROSSINGS
     max_share: float = 0.4  # a persona above this share of the customers is re-clustered
-    max_split_depth: int = 2
+    max_split_depth: int = 3
     min_persona_share: float = 0.01  # groups below max(10, share * n) merge
     min_silhouette: float = 0.05  # best silhouette below this = structureless
     min_stability: float = 0.8  # seed-stability ARI wanted of the chosen candidate
@@ -269,7 +273,15 @@ def _choose(
     ]
     if usable:
         return max(usable, key=lambda c: (sil(c[0]), stab(c[0]), -c[0].largest_share))
-    return max(several, key=lambda c: (stab(c[0]) >= config.min_stability, sil(c[0]), stab(c[0])))
+    return max(
+        several,
+        key=lambda c: (
+            c[0].largest_share <= config.max_share,
+            stab(c[0]) >= config.min_stability,
+            stab(c[0]),
+            sil(c[0]),
+        ),
+    )
 
 
 def _structureless_reason(
@@ -316,10 +328,8 @@ def _partition(
         changed = False
         for j in big:
             members = np.flatnonzero(labels == j)
-            sub = _hdbscan(
-                reduce(x[members], config.reduce_dims, config.seed), cluster_size, config
-            )
-            if sub.max() < 1:  # fewer than two sub-clusters: keep it whole
+            sub = _split(x[members], cluster_size, config, members.size / n)
+            if sub.max() < 1:  # fewer than two parts: keep it whole
                 continue
             changed = True
             base = len(keys)
@@ -373,6 +383,32 @@ def _partition(
         method=crossing,
         stats=_stats(n, cluster, communities, len(keys), min_size, via),
     )
+
+
+def _split(x: np.ndarray, cluster_size: int, config: ClusteringConfig, share: float) -> np.ndarray:
+    """Parts of an oversized persona: HDBSCAN's sub-clusters when they bring it below
+    `max_share`; else (one diffuse mass with small dense pockets) k-means into the fewest
+    parts that bring each below `max_share`, or one more when that separates better
+    (silhouette)."""
+    z = reduce(x, config.reduce_dims, config.seed)
+    sub = _hdbscan(z, cluster_size, config)
+    if sub.max() >= 1:
+        # accepted when its biggest part, even with all the noise, is below max_share
+        biggest = int(np.bincount(sub[sub >= 0]).max()) + int((sub < 0).sum())
+        if biggest / sub.size * share <= config.max_share:
+            return sub
+    fewest = max(2, int(np.ceil(share / config.max_share)))
+    best, best_score = sub, -2.0
+    for k in (fewest, fewest + 1):
+        if z.shape[0] < 2 * k:
+            continue
+        model = KMeans(n_clusters=k, n_init=4, random_state=config.seed)
+        labels = np.asarray(model.fit_predict(z), dtype=np.int64)
+        sample = min(z.shape[0], config.silhouette_sample)
+        score = float(silhouette_score(z, labels, sample_size=sample, random_state=config.seed))
+        if score > best_score:
+            best, best_score = labels, score
+    return best
 
 
 def _groups(comm: np.ndarray, clus: np.ndarray) -> dict[tuple[int, int], np.ndarray]:

@@ -133,6 +133,7 @@ def discover(
         )  # fmt: skip
         for step in steps:
             timings[f"gds:{step.spec}"] = step.seconds
+        _align_vector_index(driver, database, get_settings().rec_customer_vector_index)
 
     started = time.perf_counter()
     say("personas: reading embeddings and communities")
@@ -363,6 +364,27 @@ def _chosen_settings(clustering: PersonaClustering, config: ClusteringConfig) ->
         "fastrp_dimension": fastrp.get("embedding_dimension"),
         "fastrp_property_ratio": fastrp.get("property_ratio"),
     }
+
+
+def _align_vector_index(driver: Driver, database: str, index_name: str) -> None:
+    """Recreate the customer vector index when FastRP's dimension changed (a new spec
+    version): Neo4j leaves vectors of another length out of the index silently."""
+    records, _, _ = driver.execute_query(
+        query("recommend/embedding_dimensions"), database_=database
+    )
+    if not records:
+        return
+    dims = int(records[0]["dimensions"])
+    existing, _, _ = driver.execute_query(
+        query("recommend/vector_index_dimensions"), index_name=index_name, database_=database
+    )
+    if existing and existing[0]["dimensions"] == dims:
+        return
+    if existing:
+        driver.execute_query(query("recommend/drop_customer_vector_index"), database_=database)
+    driver.execute_query(
+        query("recommend/create_customer_vector_index"), dimensions=dims, database_=database
+    )
 
 
 def _clear_personas(driver: Driver, database: str) -> None:

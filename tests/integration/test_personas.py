@@ -2,7 +2,8 @@
 
 The module fixture wipes the graph, loads 1,500 generated customers (8 planted
 segments) plus one customer without purchases, and runs a discovery once; every
-test reads or re-derives what it checks, so the order of the tests does not matter.
+test reads or re-derives what it checks. The last test (structureless data) wipes the
+graph and loads its own data, so it stays last in the file.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from ragrec.config import Settings
 from ragrec.etl.generator import generate
 from ragrec.etl.pseudonymise import pseudonymise_customer_id
 from ragrec.gds import gds_client
+from ragrec.gds.pipeline import GdsPipelineError, run_spec
+from ragrec.gds.specs import load_spec
 from ragrec.graph.loader import load_data
 from ragrec.personas.service import (
     NO_HISTORY,
@@ -81,14 +84,33 @@ def test_personas_recover_planted_segments(
         f"{report.silhouette}; stability ARI {report.stability_ari}; noise {report.noise}"
     )
     assert n == report.customers > 1_400  # customers with purchases
-    assert ari >= 0.7
+    assert ari >= 0.9
     assert report.modularity is not None and report.modularity > 0.3
     assert report.silhouette is not None and report.silhouette > 0.2
-    assert report.stability_ari is not None and report.stability_ari >= 0.7
+    assert report.stability_ari is not None and report.stability_ari >= 0.8
+    assert not report.structureless and report.reason == ""
     assert report.drift["current_version"].startswith("personas:v1@")
     # every persona is named from the data and every customer with history belongs to one
     assert all(" · " in p["name"] and p["size"] > 0 for p in report.personas)
     assert sum(p["size"] for p in report.personas) == report.customers
+
+
+def test_size_distribution_is_reported_and_no_persona_is_above_40_percent(
+    world: World,
+) -> None:
+    report = world.report
+    sizes = report.size_distribution
+    shares = [p["share"] for p in report.personas]
+    assert sizes["personas"] == len(report.personas) >= 2
+    assert sizes["shares"] == sorted(shares, reverse=True)
+    assert sizes["largest_share"] == max(shares) <= 0.4
+    assert sizes["smallest_share"] == min(shares) > 0
+    # the settings tried are reported with their scores, one of them chosen
+    chosen = [c for c in report.candidates if c["chosen"]]
+    assert len(chosen) == 1
+    assert chosen[0]["min_cluster_size"] == report.settings["min_cluster_size"]
+    assert chosen[0]["crossing"] == report.settings["crossing"] == report.method
+    assert report.settings["fastrp_dimension"] == 128
 
 
 def test_noise_points_are_assigned_and_flagged(settings: Settings, neo4j_driver: Driver) -> None:
@@ -190,6 +212,14 @@ def test_new_and_changed_customers_are_assigned_without_rerun(
 # -- helpers ---------------------------------------------------------------------------
 
 
+def _embedding_count(driver: Driver, database: str) -> int:
+    records, _, _ = driver.execute_query(
+        "MATCH (c:Customer) WHERE c.behavior_embedding IS NOT NULL RETURN count(c) AS n",
+        database_=database,
+    )
+    return int(records[0]["n"])
+
+
 def _memberships(driver: Driver, database: str) -> dict[str, str]:
     records, _, _ = driver.execute_query(
         "MATCH (c:Customer)-[:BELONGS_TO]->(p:Persona) RETURN c.id AS c, p.id AS p",
@@ -218,3 +248,79 @@ def _products_of_segment(folder: Path, segment: int) -> list[str]:
         rows = [r for r in csv.DictReader(fh) if int(r["segment"]) == segment]
     rows.sort(key=lambda r: -float(r["popularity"]))
     return [str(int(r["article_id"])) for r in rows]
+
+
+def test_gds_refuses_before_projecting_when_the_heap_does_not_fit(
+    world: World, settings: Settings, neo4j_driver: Driver
+) -> None:
+    """The memory estimate comes before the projection: a FastRP that cannot fit the
+    heap is refused with the settings to change, nothing projected, nothing cleared."""
+    spec = load_spec("behavior_embeddings")
+    assert spec.algorithm is not None
+    huge = spec.model_copy(
+        update={
+            "algorithm": spec.algorithm.model_copy(
+                update={"config": {**spec.algorithm.config, "embedding_dimension": 400_000}}
+            )
+        }
+    )
+    before = _embedding_count(neo4j_driver, settings.neo4j_database)
+    gds = gds_client(neo4j_driver, settings)
+    with pytest.raises(GdsPipelineError) as refused:
+        run_spec(gds, neo4j_driver, settings.neo4j_database, huge)
+    message = str(refused.value)
+    assert "estimated before projecting" in message
+    assert "RAGREC_NEO4J_HEAP" in message and "embedding_dimension" in message
+    assert huge.projection is not None
+    assert not gds.graph.exists(huge.projection.graph_name)
+    assert _embedding_count(neo4j_driver, settings.neo4j_database) == before > 0
+
+
+def test_structureless_data_is_reported_and_writes_no_persona(
+    settings: Settings, neo4j_driver: Driver, tmp_path: Path
+) -> None:
+    """Customers who all buy the same kind of product: no segments exist. The report
+    says so (with the reason); no Persona is written, rather than one for everyone."""
+    folder = tmp_path / "flat"
+    folder.mkdir()
+    header = (
+        "article_id,product_code,prod_name,product_type_no,product_type_name,"
+        "product_group_name,graphical_appearance_no,graphical_appearance_name,"
+        "colour_group_code,colour_group_name,perceived_colour_value_id,"
+        "perceived_colour_value_name,perceived_colour_master_id,perceived_colour_master_name,"
+        "department_no,department_name,index_code,index_name,index_group_no,index_group_name,"
+        "section_no,section_name,garment_group_no,garment_group_name,detail_desc"
+    )
+    articles = [header] + [
+        f"{100000000 + i},{100000 + i},Tee {i},255,T-shirt,Garment Upper body,1010016,Solid,"
+        "9,Black,4,Dark,5,Black,1676,Jersey Basic,A,Ladieswear,1,Ladieswear,16,"
+        "Womens Everyday Basics,1002,Jersey Basic,A plain tee."
+        for i in range(4)
+    ]
+    (folder / "articles.csv").write_text("\n".join(articles) + "\n")
+    customers = ["customer_id,FN,Active,club_member_status,fashion_news_frequency,age,postal_code"]
+    purchases = ["t_dat,customer_id,article_id,price,sales_channel_id"]
+    for c in range(240):
+        customers.append(f"flat-{c:04d},,,ACTIVE,NONE,30,")
+        for k in range(2):
+            purchases.append(f"2020-09-2{k},flat-{c:04d},{100000000 + (c + k) % 4},0.0339,2")
+    (folder / "customers.csv").write_text("\n".join(customers) + "\n")
+    (folder / "transactions_train.csv").write_text("\n".join(purchases) + "\n")
+    wipe(neo4j_driver, settings.neo4j_database)
+    load_data(folder, settings, neo4j_driver, show_progress=False)
+    gds = gds_client(neo4j_driver, settings)
+    report = discover(gds, neo4j_driver, settings.neo4j_database, seed=SEED)
+    assert report.customers == 240
+    assert report.structureless and report.method == "structureless"
+    assert "structure" in report.reason or "separates customers only weakly" in report.reason
+    assert report.personas == [] and report.size_distribution["personas"] == 0
+    assert report.candidates, "the settings tried are reported even when none fits"
+    records, _, _ = neo4j_driver.execute_query(
+        "MATCH (p:Persona) RETURN count(p) AS personas", database_=settings.neo4j_database
+    )
+    assert records[0]["personas"] == 0
+    records, _, _ = neo4j_driver.execute_query(
+        "MATCH (c:Customer) WHERE c.persona_id IS NOT NULL RETURN count(c) AS n",
+        database_=settings.neo4j_database,
+    )
+    assert records[0]["n"] == 0
