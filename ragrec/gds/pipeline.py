@@ -248,7 +248,7 @@ def estimate_before_projecting(
         for t in r.from_
     }
     counts = gds.graph.project.estimate(projection.node_labels, relationships)
-    nodes, rels = int(counts["nodeCount"]), int(counts["relationshipCount"])
+    nodes, rels = int(counts.node_count), int(counts.relationship_count)
     weights = sorted({r.weight_property for r in projection.relationships if r.weight_property})
     fictive: dict[str, Any] = {
         "nodeCount": max(nodes, 1),
@@ -263,9 +263,9 @@ def estimate_before_projecting(
     arrays = max(feature_dim - 1, 0) * 8 * nodes * len(projection.node_properties)
     bytes_min, bytes_max = int(estimate.bytes_min) + arrays, int(estimate.bytes_max) + arrays
     readable = (
-        f"{bytes_min / 2**20:,.0f} MiB"
+        f"{bytes_min / 2**20:,.1f} MiB"
         if bytes_min == bytes_max
-        else f"{bytes_min / 2**20:,.0f}-{bytes_max / 2**20:,.0f} MiB"
+        else f"{bytes_min / 2**20:,.1f}-{bytes_max / 2**20:,.1f} MiB"
     )
     return {
         "node_count": nodes,
