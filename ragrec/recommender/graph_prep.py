@@ -13,7 +13,8 @@ from neo4j import Driver
 
 from ragrec.config import Settings
 from ragrec.cypher import query
-from ragrec.recommender.derive import bought_together_count, derive_bought_together
+from ragrec.jobs.refresh import STEPS, refresh
+from ragrec.recommender.derive import bought_together_count
 
 
 def prepare_graph(
@@ -44,13 +45,17 @@ def prepare_graph(
             out["gds_personas"] = f"not available ({exc})"
         except Exception as exc:  # the #5 pipeline is optional for evaluation
             out["gds_personas"] = f"failed: {type(exc).__name__}: {str(exc)[:200]}"
+    # the derived structure of the request path (`ragrec refresh`): BOUGHT_TOGETHER (kept
+    # from pairs seen once on thin data), ranked lists, item neighbours
+    steps = [x for x in STEPS if x != "bought_together"]
     if out.get("gds_personas") != "ok" and (
         rederive or bought_together_count(driver, database) == 0
     ):
-        say("BOUGHT_TOGETHER from baskets")
-        out["bought_together"] = derive_bought_together(driver, database)
-    else:
-        out["bought_together"] = {"count": bought_together_count(driver, database)}
+        steps.insert(0, "bought_together")
+    say("ragrec refresh: " + ", ".join(steps))
+    refreshed = refresh(driver, settings, only=steps, bt_min_count=1, say=say)
+    out["refresh"] = {s.name: s.status for s in refreshed.steps}
+    out["bought_together"] = {"count": bought_together_count(driver, database)}
     records, _, _ = driver.execute_query(
         query("recommend/embedding_dimensions"), database_=database
     )

@@ -215,8 +215,10 @@ def patient(settings: Settings) -> Settings:
 
 @pytest.fixture(scope="module")
 def refreshed(graph: Driver, settings: Settings) -> Driver:
-    report = refresh(graph, settings, only=[s for s in STEPS if s != "neighbours"])
+    report = refresh(graph, settings)
     assert report.ok, report.to_dict()
+    neighbours = next(s for s in report.steps if s.name == "neighbours").detail
+    assert all(neighbours[m]["pairs"] > 0 for m in ("itemknn", "rp3beta", "ease")), neighbours
     return graph
 
 
@@ -241,7 +243,9 @@ def test_homepage_reads_the_precomputed_lists_in_one_round_trip(
         result = rec.homepage(cid, k=10)
         pool = rec.homepage_pool(cid)
     assert len(result.items) == 10 and result.degraded == []
-    assert {"popularity", "co_purchase", "category_affinity"} <= set(pool.lists)
+    assert {"popularity", "co_purchase", "category_affinity", "behaviour_neighbours"} <= set(
+        pool.lists
+    )
     assert not set(result.items[0].product_id) & set(pool.profile.bought)
 
 
