@@ -3,7 +3,8 @@
 `app.main` registers: `route_handlers()` (pages, sign-in, pictures), `static_routers()`
 (the app's own CSS/JS, vendored docs UIs, and vis-network as shipped by pyvis),
 `template_config()` (Jinja templates in `app/templates/`) and `openapi_render_plugins()`
-(Swagger UI at `/schema` and ReDoc at `/schema/redoc`, both from local files).
+(Swagger UI at `/schema`, from vendored files; ReDoc is left out: its
+bundle loads a logo from a CDN).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from litestar import Router
 from litestar.openapi.plugins import (
     JsonRenderPlugin,
     OpenAPIRenderPlugin,
-    RedocRenderPlugin,
     SwaggerRenderPlugin,
     YamlRenderPlugin,
 )
@@ -63,12 +63,6 @@ def openapi_render_plugins() -> list[OpenAPIRenderPlugin]:
             css_url=f"{swagger}/swagger-ui.css",
             standalone_preset_js_url=f"{swagger}/swagger-ui-standalone-preset.js",
             path=["/", "/swagger"],
-            favicon=FAVICON,
-        ),
-        RedocRenderPlugin(
-            js_url="/static/vendor/redoc/redoc.standalone.js",
-            google_fonts=False,
-            path="/redoc",
             favicon=FAVICON,
         ),
         JsonRenderPlugin(),

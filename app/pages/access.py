@@ -9,10 +9,13 @@ from __future__ import annotations
 import hmac
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlencode
 
+from litestar import Request, Response
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
+from litestar.response import Redirect
 
 from app.lib.resources import Resources
 
@@ -26,7 +29,8 @@ def api_keys(resources: Resources) -> Mapping[str, list[str]]:
     """The configured keys by scope (a plain list of keys means admin keys)."""
     keys = getattr(resources, "api_keys", None)
     if keys is None:
-        raw: Any = resources.settings.api_keys
+        effective = getattr(resources.settings, "effective_api_keys", None)
+        raw: Any = effective() if callable(effective) else resources.settings.api_keys
         keys = raw if isinstance(raw, Mapping) else {"admin": list(raw or [])}
     return keys
 
@@ -58,6 +62,15 @@ def pages_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHand
     resources: Resources = connection.app.state.resources
     if not may_open_pages(resources, presented_key(connection)):
         raise NotAuthorizedException("sign in with an admin or read API key to open this page")
+
+
+def sign_in_redirect(request: Request[Any, Any, Any]) -> Response[Any] | None:
+    """`before_request` of the explorer pages: to the sign-in page without a good key."""
+    resources: Resources = request.app.state.resources
+    if may_open_pages(resources, presented_key(request)):
+        return None
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return Redirect(f"/login?{urlencode({'next': target})}", status_code=303)
 
 
 def signed_in(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:

@@ -9,13 +9,18 @@ import logging
 from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, Router, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.params import Body, Parameter
 from litestar.response import File, Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from neo4j.exceptions import DatabaseUnavailable as Neo4jDatabaseUnavailable
+from neo4j.exceptions import ServiceUnavailable as Neo4jServiceUnavailable
+from neo4j.exceptions import SessionExpired as Neo4jSessionExpired
+from psycopg import OperationalError as PgOperationalError
+from psycopg_pool import PoolTimeout as PgPoolTimeout
 
 from app.domain.analytics.services import performance, top_products, window
 from app.domain.personas.services import list_personas, persona_of
@@ -69,7 +74,22 @@ def _html_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any
     return html_error(request, exc)
 
 
-PAGE_ERRORS: dict[type[Exception] | int, Any] = {Exception: _html_error}
+#: every exception type the app maps to JSON, mapped to a page instead (the most
+#: specific registered type wins, whichever layer registered it)
+PAGE_ERRORS: dict[type[Exception] | int, Any] = dict.fromkeys(
+    (
+        ValidationException,
+        HTTPException,
+        ApiError,
+        Neo4jServiceUnavailable,
+        Neo4jSessionExpired,
+        Neo4jDatabaseUnavailable,
+        PgOperationalError,
+        PgPoolTimeout,
+        Exception,
+    ),
+    _html_error,
+)
 
 
 def _blank(value: str | None) -> str | None:
@@ -125,7 +145,6 @@ class ExplorerController(Controller):
     path = "/pages"
     include_in_schema = False
     exception_handlers = PAGE_ERRORS
-    guards = [access.pages_guard]
 
     # -- visual search --------------------------------------------------------------------
 
@@ -501,6 +520,16 @@ class ShopController(Controller):
         )
 
 
+def _trip_breaker(request: Request[Any, Any, Any]) -> None:
+    """Let the API's Neo4j circuit breaker know, as its own handler would (ops)."""
+    try:
+        from app.lib.graph import BREAKER
+
+        BREAKER.trip(request.app.state.resources.settings)
+    except (ImportError, AttributeError):
+        pass
+
+
 def html_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """Pages answer errors with a page (never a stack trace)."""
     if isinstance(exc, HTTPException):
@@ -515,6 +544,11 @@ def html_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
             ]
     elif isinstance(exc, ApiError):
         status, message, details = exc.status, exc.message, [exc.field] if exc.field else []
+    elif isinstance(exc, Neo4jServiceUnavailable | Neo4jSessionExpired | Neo4jDatabaseUnavailable):
+        _trip_breaker(request)
+        status, message, details = 503, "The graph database is unavailable; retry shortly.", []
+    elif isinstance(exc, PgOperationalError | PgPoolTimeout):
+        status, message, details = 503, "The vector database is unavailable; retry shortly.", []
     else:
         log.exception("page %s failed", request.url.path, exc_info=exc)
         status, message, details = HTTP_500_INTERNAL_SERVER_ERROR, "something went wrong", []
@@ -574,4 +608,9 @@ class SignInController(Controller):
 
 
 def route_handlers() -> list[Any]:
-    return [HomeController, MediaController, ExplorerController, ShopController, SignInController]
+    explorer = Router(
+        path="/",
+        route_handlers=[ExplorerController],
+        before_request=access.sign_in_redirect,
+    )
+    return [HomeController, MediaController, explorer, ShopController, SignInController]

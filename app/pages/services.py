@@ -264,6 +264,9 @@ def explain(
             )
         )
     notes = []
+    degraded = list(getattr(pool, "degraded", None) or [])
+    if degraded:
+        notes.append(f"Left out because they failed or were too slow: {', '.join(degraded)}.")
     if result.cold_start:
         notes.append(
             "No purchase history before the reference date: a cold start, so the "

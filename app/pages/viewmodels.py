@@ -161,14 +161,17 @@ def pca_2d(vectors: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
     centred = vectors - vectors.mean(axis=0)
     if len(vectors) == 1 or not np.any(centred):
         return np.zeros((len(vectors), 2)), (0.0, 0.0)
-    _, s, vt = np.linalg.svd(centred, full_matrices=False)
-    comps = vt[:2]
-    coords = centred @ comps.T
+    # eigenvectors of the d x d covariance: much cheaper than an SVD of the n x d data
+    values, vectors = np.linalg.eigh(centred.T @ centred)
+    order = np.argsort(values)[::-1][:2]
+    comps = vectors[:, order]
+    coords = centred @ comps
     if coords.shape[1] < 2:
         coords = np.hstack([coords, np.zeros((len(coords), 2 - coords.shape[1]))])
-    var = s**2
-    share = var / var.sum() if var.sum() else var
-    return coords, (float(share[0]), float(share[1]) if len(share) > 1 else 0.0)
+    var = np.clip(values, 0, None)
+    total = float(var.sum())
+    top = var[order] / total if total else np.zeros(len(order))
+    return coords, (float(top[0]), float(top[1]) if len(top) > 1 else 0.0)
 
 
 def persona_map(
@@ -204,7 +207,7 @@ def persona_map(
                 y=round(pad + (1 - (y - lo[1]) / span[1]) * (height - 2 * pad), 1),
                 persona=name,
                 colour=colours.get(pid, PALETTE[-2]),
-                label=f"customer {str(r['id'])[:10]}… · {name}",
+                label=f"a customer of {name}",
             )
         )
     legend = sorted(
@@ -300,7 +303,7 @@ def rel_filter(types: Iterable[str]) -> str:
 def node_label(node: Mapping[str, Any]) -> str:
     kind = _kind(node)
     if kind == "Customer":
-        return f"customer {str(node.get('id'))[:8]}…"
+        return "customer"  # never the pseudonym
     if kind == "Persona":
         return str(node.get("name") or f"persona {node.get('id')}")
     name = node.get("name") or node.get("id")
@@ -327,7 +330,7 @@ def network_data(
             f"{k}: {v}"
             for k, v in (
                 ("type", kind),
-                ("id", n.get("id")),
+                ("id", n.get("id") if kind != "Customer" else None),
                 ("name", n.get("name")),
                 ("product type", n.get("product_type")),
                 ("level", n.get("level")),

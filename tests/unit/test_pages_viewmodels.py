@@ -138,7 +138,8 @@ def test_network_data_uses_pictures_colours_and_weights() -> None:
     assert by_id["n1"]["borderWidth"] == 4
     assert by_id["n2"]["color"] == vm.NODE_COLOURS["Product"]
     assert by_id["n3"]["shape"] == "box"
-    assert by_id["n4"]["label"] == "customer abcdef01…"
+    assert by_id["n4"]["label"] == "customer"  # the pseudonym is never shown
+    assert "abcdef" not in by_id["n4"]["title"]
     assert data["edge_count"] == 3  # the edge to a node outside the neighbourhood is dropped
     titles = sorted(e["title"] for e in data["edges"])
     assert titles == ["BOUGHT_TOGETHER 3.50", "IN_CATEGORY", "PURCHASED 1.00"]

@@ -283,6 +283,11 @@
     }
 
     _clicked(ev, item, href) {
+      if (!this._seen.has(item.product_id)) {  // a clicked item was seen
+        this._seen.add(item.product_id);
+        this._queue("recommendation_impression", item.product_id, item.position);
+      }
+      clearTimeout(this._flushTimer);
       this._flush();
       if (this.getAttribute("customer") && this._requestId) {
         this._send("/api/v1/interactions", this._event("recommendation_click", item.product_id, item.position));

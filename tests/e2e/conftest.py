@@ -1,0 +1,125 @@
+"""End-to-end fixtures: the sample in the test graph, `ragrec serve` in a subprocess on a
+free port, and Debian's Chromium driven by Playwright (never `playwright install`); the
+helpers (a context that blocks and records every request leaving the app, sign-in,
+screenshots) are in `browser_support.py`."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from browser_support import ADMIN_KEY, ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, SAMPLE, WIDGET_KEY
+from neo4j import Driver
+
+from ragrec.config import PROJECT_ROOT, Settings
+from ragrec.cypher import query
+
+RAGREC = str(Path(sys.executable).with_name("ragrec"))
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    if not Path(CHROMIUM).is_file():
+        found = shutil.which("chromium")
+        if not found:
+            pytest.fail(
+                "Chromium is missing for the browser tests: `make browser` installs it "
+                "(as root: apt-get install -y chromium)",
+                pytrace=False,
+            )
+        return found
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def sample_world(neo4j_driver: Driver, settings: Settings) -> Driver:
+    """data/sample in an emptied test graph, with image vectors in all three stores and
+    personas discovered (what `make demo` prepares, without text vectors)."""
+    from ragrec.embeddings.pipeline import generate_embeddings
+    from ragrec.gds import gds_client
+    from ragrec.graph.loader import load_data
+    from ragrec.personas.service import discover
+    from ragrec.vectorstores.qdrant import close_edge_handles
+
+    with neo4j_driver.session(database=settings.neo4j_database) as session:
+        session.run(query("graph/wipe")).consume()
+    load_data(SAMPLE, settings, neo4j_driver, show_progress=False, bulk=False)
+    generate_embeddings(settings, neo4j_driver, text=False, image=True)
+    discover(
+        gds_client(neo4j_driver, settings),
+        neo4j_driver,
+        settings.neo4j_database,
+        seed=42,
+        stability=False,
+    )
+    close_edge_handles()  # the embedded Qdrant shards are free for the server
+    return neo4j_driver
+
+
+def _keys_env() -> str:
+    return json.dumps({"admin": [ADMIN_KEY], "widget": [WIDGET_KEY]})
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(sample_world: Driver, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    log = ARTIFACTS / "serve.log"  # kept for a look after a failure
+    port = _free_port()
+    env = {**os.environ, "RAGREC_API_RATE_LIMIT": "0", "RAGREC_API_KEYS": _keys_env()}
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [RAGREC, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=PROJECT_ROOT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"ragrec serve exited {proc.returncode}: {log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{base}/", timeout=5).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"ragrec serve did not answer in 90s: {log.read_text()[-3000:]}")
+        time.sleep(0.3)
+    yield base
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    errors = [line for line in log.read_text(errors="replace").splitlines() if "Traceback" in line]
+    assert not errors, f"the server logged a traceback: {log.read_text()[-4000:]}"
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_path: str) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
