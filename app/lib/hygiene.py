@@ -20,6 +20,7 @@ import msgspec
 import numpy as np
 from litestar import Litestar, Request
 from litestar.enums import RequestEncodingType
+from litestar.openapi.spec import OpenAPIType, Schema
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from app.lib.errors import ApiError, UnsupportedMediaType
@@ -151,5 +152,66 @@ def close_openapi_objects(app: Litestar) -> None:
     classes = _struct_classes()
     for name, component in components.items():
         cls = classes.get(name) or classes.get(name.rsplit("_", 1)[-1])
-        if cls is not None and cls.__struct_config__.forbid_unknown_fields:
+        if cls is None or not isinstance(component, Schema):
+            continue
+        if cls.__struct_config__.forbid_unknown_fields:
             component.additional_properties = False
+        _list_item_constraints(component, cls)
+        _numeric_constraints(component, cls)
+        extra = getattr(cls, "__openapi_extra__", None)
+        if callable(extra):
+            extra(component)
+
+
+def _numeric_constraints(component: Schema, cls: type[msgspec.Struct]) -> None:
+    """Litestar drops a bound of 0 (`Meta(ge=0)` is falsy): copy numeric bounds from
+    msgspec's type information onto the property."""
+    info = msgspec.inspect.type_info(cls)
+    if not isinstance(info, msgspec.inspect.StructType) or not component.properties:
+        return
+    for field in info.fields:
+        prop = component.properties.get(field.encode_name)
+        if not isinstance(prop, Schema):
+            continue
+        for kind in _members(field.type):
+            if isinstance(kind, msgspec.inspect.IntType | msgspec.inspect.FloatType):
+                if kind.ge is not None:
+                    prop.minimum = kind.ge
+                if kind.le is not None:
+                    prop.maximum = kind.le
+                if kind.gt is not None:
+                    prop.exclusive_minimum = kind.gt
+                if kind.lt is not None:
+                    prop.exclusive_maximum = kind.lt
+
+
+def _list_item_constraints(component: Schema, cls: type[msgspec.Struct]) -> None:
+    """Litestar drops the constraints of list items (`list[Annotated[str, Meta(...)]]`):
+    copy them from msgspec's own type information."""
+    info = msgspec.inspect.type_info(cls)
+    if not isinstance(info, msgspec.inspect.StructType) or not component.properties:
+        return
+    for field in info.fields:
+        prop = component.properties.get(field.encode_name)
+        if not isinstance(prop, Schema):
+            continue
+        for kind in _members(field.type):
+            if not isinstance(kind, msgspec.inspect.ListType):
+                continue
+            item = kind.item_type
+            item = item.type if isinstance(item, msgspec.inspect.Metadata) else item
+            if not isinstance(item, msgspec.inspect.StrType):
+                continue
+            arrays = [s for s in (prop.one_of or []) if isinstance(s, Schema)] + [prop]
+            for array in arrays:
+                if array.type == OpenAPIType.ARRAY and isinstance(array.items, Schema):
+                    array.items.min_length = item.min_length
+                    array.items.max_length = item.max_length
+                    array.items.pattern = item.pattern
+
+
+def _members(kind: Any) -> list[Any]:
+    kind = kind.type if isinstance(kind, msgspec.inspect.Metadata) else kind
+    if isinstance(kind, msgspec.inspect.UnionType):
+        return [t.type if isinstance(t, msgspec.inspect.Metadata) else t for t in kind.types]
+    return [kind]

@@ -137,21 +137,28 @@ def test_erasure_removes_the_customer_from_every_store(
     raw = CUSTOMERS["customer_id"][0]
     pseudonym = pseudonymise_customer_id(raw, settings.effective_pseudonym_key())
     plant(settings, neo4j_driver, pseudonym)
-    app_settings = settings.model_copy(update={"api_rate_limit": 0, "api_cache_ttl_s": 60.0})
+    keys = {"admin": ["p-admin"], "events": ["p-events"]}
+    admin, events = {"X-API-Key": "p-admin"}, {"X-API-Key": "p-events"}
+    app_settings = settings.model_copy(
+        update={"api_rate_limit": 0, "api_cache_ttl_s": 60.0, "api_keys": keys}
+    )
     with TestClient(app=create_app(app_settings)) as client:
         event = {"customer_id": raw, "product_id": "0685816002", "type": "view"}
-        assert client.post("/api/v1/interactions", json=event).status_code == 201
+        assert client.post("/api/v1/interactions", json=event, headers=events).status_code == 201
         cached = client.get("/api/v1/recommendations/homepage", params={"customer_id": raw})
         assert cached.status_code == 200
-        exported = client.get(f"/api/v1/privacy/customers/{raw}/export").json()
+        assert client.get(f"/api/v1/privacy/customers/{raw}/export").status_code == 401
+        exported = client.get(f"/api/v1/privacy/customers/{raw}/export", headers=admin).json()
         assert exported["graph"]["personas"] == [{"id": PERSONA, "name": "Test persona"}]
         assert exported["graph"]["interactions"][0]["type"] == "view"
         assert {f"public.{VECTOR_TABLE}", f"public.{LOG_TABLE}"} <= set(exported["pgvector"])
         assert [p["collection"] for p in exported["qdrant"]] == [COLLECTION]
-        assert [r["customer_id"] for r in exported["training_data"]] == [pseudonym]
-        assert raw not in json.dumps(exported)
+        # the export names neither the shop's id nor the pseudonym (issue 14)
+        assert [r["customer_id"] for r in exported["training_data"]] == ["(this customer)"]
+        assert raw not in json.dumps(exported) and pseudonym not in json.dumps(exported)
 
-        response = client.delete(f"/api/v1/privacy/customers/{raw}")
+        assert client.delete(f"/api/v1/privacy/customers/{raw}", headers=events).status_code == 403
+        response = client.delete(f"/api/v1/privacy/customers/{raw}", headers=admin)
         assert response.status_code == 200, response.text
         report = response.json()
         assert raw not in response.text and pseudonym not in response.text
@@ -192,9 +199,10 @@ def test_erasure_removes_the_customer_from_every_store(
         assert pseudonym not in row[1] and raw not in row[1]
         assert json.loads(row[1])["qdrant_points"] == 1
 
-        again = client.delete(f"/api/v1/privacy/customers/{raw}")
+        again = client.delete(f"/api/v1/privacy/customers/{raw}", headers=admin)
         assert again.status_code == 404 and again.json()["error"]["code"] == "not_found"
-        assert client.get(f"/api/v1/privacy/customers/{raw}/export").status_code == 404
+        gone = client.get(f"/api/v1/privacy/customers/{raw}/export", headers=admin)
+        assert gone.status_code == 404
 
 
 def test_cli_twins(stores: Settings, neo4j_driver: Driver) -> None:

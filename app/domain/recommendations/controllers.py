@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
+import msgspec
 from litestar import Controller, get, post
 from litestar.params import JSONBody, Parameter
 
@@ -16,7 +17,7 @@ from app.domain.recommendations.schemas import (
 )
 from app.domain.recommendations.services import recommend as _recommend
 from app.domain.recommendations.services import search as _search
-from app.lib.errors import NotFound, error_specs
+from app.lib.errors import NotFound, Unprocessable, error_specs
 from app.lib.params import ID_PATTERN, ProductId, TopK
 from app.lib.resources import Resources, ResourcesDep
 
@@ -38,8 +39,9 @@ Category = Annotated[
     str | None,
     Parameter(description="only this product type", min_length=1, max_length=200, required=False),
 ]
-MinPrice = Annotated[float | None, Parameter(ge=0, required=False)]
-MaxPrice = Annotated[float | None, Parameter(ge=0, required=False)]
+# `schema_extra`: Litestar leaves a bound of 0 out of the schema (it is falsy)
+MinPrice = Annotated[float | None, Parameter(ge=0, required=False, schema_extra={"minimum": 0})]
+MaxPrice = Annotated[float | None, Parameter(ge=0, required=False, schema_extra={"minimum": 0})]
 InStock = Annotated[bool | None, Parameter(description="only products in stock", required=False)]
 CartItems = Annotated[
     list[str],
@@ -55,12 +57,24 @@ _RESPONSES = error_specs(404, 422)
 
 def recommend(resources: Resources, req: RecommendRequest) -> RecommendationResponse:
     with _no_pseudonym():
-        return _recommend(resources, req)
+        try:
+            return _recommend(resources, req)
+        except Unprocessable as exc:
+            if exc.field != "strategy" or req.strategy == "rrf":
+                raise
+            # the learned ranker is not trained (yet): fusion falls back to RRF, as the
+            # response's `strategy` says (issue 14, degraded modes)
+            return _recommend(resources, msgspec.structs.replace(req, strategy="rrf"))
 
 
 def search(resources: Resources, req: SearchRequest) -> RecommendationResponse:
     with _no_pseudonym():
-        return _search(resources, req)
+        try:
+            return _search(resources, req)
+        except Unprocessable as exc:
+            if exc.field != "strategy" or req.strategy == "rrf":
+                raise
+            return _search(resources, msgspec.structs.replace(req, strategy="rrf"))
 
 
 @contextmanager

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import msgspec
+from litestar.openapi.spec import OpenAPIType, Schema
 
 Strategy = Literal["rrf", "weighted", "learned"]
 RecommendContext = Literal["homepage", "product", "cart", "search", "frequently_bought_together"]
@@ -30,6 +31,29 @@ class Filters(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     in_stock: bool | None = None
 
 
+def _requires(context: str, field: str) -> Schema:
+    """OpenAPI: `field` (non-null) is required when `context` is `context`."""
+    kind = OpenAPIType.ARRAY if field == "cart" else OpenAPIType.STRING
+    return Schema(
+        schema_if=Schema(properties={"context": Schema(const=context)}, required=["context"]),
+        then=Schema(required=[field], properties={field: Schema(type=kind)}),
+    )
+
+
+def _context_rules(component: Schema) -> None:
+    """The inputs each context needs, in the schema (api, issue 14: Schemathesis)."""
+    component.all_of = [
+        _requires("product", "product_id"),
+        _requires("frequently_bought_together", "product_id"),
+        _requires("cart", "cart"),
+        _requires("search", "query"),
+    ]
+
+
+#: a search query with at least one non-blank character
+Query = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=r"\S")]
+
+
 class RecommendRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """`context` says which inputs are needed: product and frequently_bought_together need
     `product_id`, cart needs `cart`, search needs `query`; homepage needs nothing (a
@@ -38,15 +62,17 @@ class RecommendRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
     customer_id: ShopCustomerId | None = None
     context: RecommendContext = "homepage"
     product_id: ProductRef | None = None
-    cart: Annotated[list[ProductRef], msgspec.Meta(max_length=100)] | None = None
-    query: Annotated[str, msgspec.Meta(min_length=1, max_length=500)] | None = None
+    cart: Annotated[list[ProductRef], msgspec.Meta(min_length=1, max_length=100)] | None = None
+    query: Query | None = None
     top_k: TopK = 10
     strategy: Strategy | None = None
     filters: Filters | None = None
 
+    __openapi_extra__ = _context_rules
+
 
 class SearchRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    query: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+    query: Query
     top_k: TopK = 10
     customer_id: ShopCustomerId | None = None
     filters: Filters | None = None
