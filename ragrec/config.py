@@ -48,7 +48,11 @@ class Settings(BaseSettings):
     apoc_version: str = "5.26.19"
     neo4j_bolt_port: int = 7687
     neo4j_http_port: int = 7474
-    neo4j_heap: str = "3g"
+    # 6g (helper "personas", issue 10): at H&M full size FastRP (128 dims) + its 103
+    # feature doubles per node need ~4.1 GiB and Louvain up to 2.3 GiB of free heap; 6g
+    # + 2g page cache leave ~16 GiB of a 24 GiB box to PostgreSQL, 2 API workers and the
+    # persona clustering (float32 embeddings, HDBSCAN on a 50k sample)
+    neo4j_heap: str = "6g"
     neo4j_pagecache: str = "2g"
 
     # PostgreSQL + pgvector

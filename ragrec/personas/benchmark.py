@@ -96,7 +96,9 @@ def run_one(folder: Path, base: Settings, *, seed: int, heap: str) -> list[dict[
         )
         seconds = time.perf_counter() - started
         ids, embeddings, communities = _read_customers(driver, database)
-        judge = _embeddings_for_seed(gds, driver, database, ids, seed + 2)
+        judge = _embeddings_for_seed(
+            gds, driver, database, ids, seed + 2, sample=config.max_fit_points
+        )
         truth_file = folder / "segments_ground_truth.csv"
         truth = (
             load_planted_segments(truth_file, settings.effective_pseudonym_key())
@@ -120,7 +122,9 @@ def run_one(folder: Path, base: Settings, *, seed: int, heap: str) -> list[dict[
     ):
         started = time.perf_counter()
         found = find_personas(embeddings, communities, fixed)
-        again = None if judge is None else find_personas(judge, communities, fixed)
+        again = None
+        if judge is not None:
+            again = (judge[0], find_personas(judge[1], communities[judge[0]], fixed))
         rows.append(
             _row(
                 name,
@@ -187,7 +191,7 @@ def _row(
     name: str,
     method: str,
     found: PersonaClustering,
-    again: PersonaClustering | None,
+    again: tuple[np.ndarray, PersonaClustering] | None,
     planted: np.ndarray | None,
     embeddings: np.ndarray,
     config: ClusteringConfig,
@@ -205,7 +209,7 @@ def _row(
         else None,
         "stability_ari": None
         if again is None
-        else round(float(adjusted_rand_score(found.labels, again.labels)), 4),
+        else round(float(adjusted_rand_score(found.labels[again[0]], again[1].labels)), 4),
         "planted_ari": None
         if planted is None or known is None or not known.any()
         else round(float(adjusted_rand_score(planted[known], found.labels[known])), 4),

@@ -171,20 +171,24 @@ def find_personas(
     communities: np.ndarray,
     config: ClusteringConfig,
     other: np.ndarray | None = None,
+    other_rows: np.ndarray | None = None,
 ) -> PersonaClustering:
     """Cluster customers into personas, choosing the settings; see the module docstring.
 
-    `other`: the same customers' embeddings from another FastRP seed (same row order);
-    when given, every candidate's seed-stability ARI is measured and used in the choice.
+    `other`: embeddings of the same customers from another FastRP seed, for the rows
+    `other_rows` (default: all rows, same order), e.g. a seeded sample; when given,
+    every candidate's seed-stability ARI is measured on those rows and used in the choice.
     """
     n = embeddings.shape[0]
     if n == 0:
         raise ValueError("no customers with behaviour embeddings to cluster")
-    if other is not None and other.shape[0] != n:
-        raise ValueError("the second embedding must have one row per customer")
+    rows = np.arange(n) if other_rows is None else np.asarray(other_rows, dtype=np.int64)
+    if other is not None and other.shape[0] != rows.size:
+        raise ValueError("the second embedding must have one row per row in other_rows")
     x = l2_normalise(np.asarray(embeddings, dtype=np.float64))
     x_other = None if other is None else l2_normalise(np.asarray(other, dtype=np.float64))
     communities = np.asarray(communities, dtype=np.int64)
+    communities_other = communities[rows]
     z = reduce(x, config.reduce_dims, config.seed)
     z_other = None if x_other is None else reduce(x_other, config.reduce_dims, config.seed)
 
@@ -197,9 +201,9 @@ def find_personas(
             stability = None
             if x_other is not None and z_other is not None and cluster_other is not None:
                 again = _partition(
-                    x_other, z_other, communities, cluster_other, crossing, size, config
+                    x_other, z_other, communities_other, cluster_other, crossing, size, config
                 )
-                stability = round(float(adjusted_rand_score(found.labels, again.labels)), 4)
+                stability = round(float(adjusted_rand_score(found.labels[rows], again.labels)), 4)
             found.stability_ari = stability
             found.silhouette = silhouette(x, found.labels, config)
             found.min_cluster_size = size

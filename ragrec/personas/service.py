@@ -35,12 +35,14 @@ from ragrec.config import get_settings
 from ragrec.cypher import query
 from ragrec.etl.pseudonymise import pseudonymise_customer_id
 from ragrec.gds.pipeline import (
+    GdsPipelineError,
     StepResult,
+    estimate_before_projecting,
+    project,
     recorded_runs,
     reference_date,
     run_autocommit,
     run_specs,
-    stream_customer_embeddings,
 )
 from ragrec.gds.specs import GdsSpec, Weights, load_spec, load_specs
 from ragrec.personas.clustering import (
@@ -56,6 +58,8 @@ from ragrec.personas.naming import PersonaProfile, name_persona, price_label, un
 PERSONA_VERSION = 1
 EMBEDDING_SPEC = "behavior_embeddings"
 WRITE_BATCH = 5_000
+READ_BLOCK = 10_000
+STABILITY_PROPERTY = "persona_stability_embedding"
 Progress = Callable[[str], None]
 
 NO_HISTORY = (
@@ -147,11 +151,19 @@ def discover(
     stability_seed = seed + 1 if stability else None
     if stability_seed is not None:
         say(f"personas: second FastRP embedding with seed {stability_seed} (stability)")
-        other = _embeddings_for_seed(gds, driver, database, ids, stability_seed)
+        other = _embeddings_for_seed(
+            gds, driver, database, ids, stability_seed, sample=config.max_fit_points
+        )
     timings["read"] = round(time.perf_counter() - started, 3)
     started = time.perf_counter()
     say(f"personas: choosing HDBSCAN x Louvain settings on {len(ids):,} customers")
-    clustering = find_personas(embeddings, communities, config, other=other)
+    clustering = find_personas(
+        embeddings,
+        communities,
+        config,
+        other=None if other is None else other[1],
+        other_rows=None if other is None else other[0],
+    )
     timings["cluster"] = round(time.perf_counter() - started, 3)
 
     started = time.perf_counter()
@@ -325,17 +337,25 @@ def customer_persona(driver: Driver, database: str, customer_id: str) -> dict[st
 
 
 def _read_customers(driver: Driver, database: str) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Ids, embeddings (float32, built in blocks: no list of Python floats for all
+    customers) and communities of the customers with a behaviour embedding."""
     ids: list[str] = []
-    vectors: list[list[float]] = []
+    blocks: list[np.ndarray] = []
+    block: list[list[float]] = []
     communities: list[int] = []
     with driver.session(database=database) as session:
         for record in session.run(query("personas/customers_for_clustering")):
             ids.append(record["id"])
-            vectors.append(record["embedding"])
+            block.append(record["embedding"])
             communities.append(int(record["community"]))
+            if len(block) == READ_BLOCK:
+                blocks.append(np.array(block, dtype=np.float32))
+                block = []
+    if block:
+        blocks.append(np.array(block, dtype=np.float32))
     if not ids:
-        return [], np.zeros((0, 0)), np.zeros(0, dtype=np.int64)
-    return ids, np.array(vectors, dtype=np.float64), np.array(communities, dtype=np.int64)
+        return [], np.zeros((0, 0), dtype=np.float32), np.zeros(0, dtype=np.int64)
+    return ids, np.vstack(blocks), np.array(communities, dtype=np.int64)
 
 
 def size_distribution(clustering: PersonaClustering) -> dict[str, Any]:
@@ -552,16 +572,58 @@ def _fold_in(
 
 
 def _embeddings_for_seed(
-    gds: GraphDataScience, driver: Driver, database: str, ids: list[str], seed: int
-) -> np.ndarray | None:
-    """FastRP embeddings of `ids` (same row order) with another seed; None if some lack one."""
+    gds: GraphDataScience,
+    driver: Driver,
+    database: str,
+    ids: list[str],
+    seed: int,
+    *,
+    sample: int,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """FastRP embeddings with another seed for a seeded sample of `ids` (at most
+    `sample`, so memory is bounded by the setting, not by the customer count):
+    (row indices into `ids`, their embeddings). The graph is projected after the same
+    memory check as the GDS steps and dropped afterwards; nothing is written. None if
+    a sampled customer got no embedding (the graph changed meanwhile)."""
     spec = load_spec(EMBEDDING_SPEC)
-    other_ids, other = stream_customer_embeddings(gds, driver, database, spec, seed)
-    position = {cid: i for i, cid in enumerate(other_ids)}
-    rows = [position.get(cid) for cid in ids]
-    if any(r is None for r in rows):
+    assert spec.algorithm is not None and spec.projection is not None
+    rng = np.random.default_rng(seed)
+    rows = np.arange(len(ids))
+    if len(ids) > sample:
+        rows = np.sort(rng.choice(len(ids), size=sample, replace=False))
+    records, _, _ = driver.execute_query(query("gds/feature_dimension"), database_=database)
+    dim = int(records[0]["dim"] or 0) if records else 0
+    config = dict(spec.algorithm.config)
+    config["random_seed"] = seed
+    early = estimate_before_projecting(gds, spec, config, dim)
+    free, _, _ = driver.execute_query(query("gds/free_heap"), database_=database)
+    heap = int(free[0]["free_heap"]) if free else 0
+    if heap and early["bytes_min"] > heap:
+        raise GdsPipelineError(
+            f"persona stability run: GDS estimates {early['required_memory']} but only "
+            f"{heap / 2**20:,.0f} MiB heap is free; raise RAGREC_NEO4J_HEAP, or run "
+            "`ragrec discover-personas --no-stability`"
+        )
+    graph, _ = project(gds, spec, reference_date(driver, database), dim)
+    try:
+        config.pop("write_property", None)
+        config["mutate_property"] = STABILITY_PROPERTY
+        gds.fast_rp.mutate(graph, **config)
+        with driver.session(database=database) as session:
+            found = {
+                r["id"]: r["embedding"]
+                for r in session.run(
+                    query("personas/stability_embeddings"),
+                    graph_name=spec.projection.graph_name,
+                    property=STABILITY_PROPERTY,
+                    ids=[ids[i] for i in rows.tolist()],
+                )
+            }
+    finally:
+        gds.graph.drop(graph)
+    if len(found) < rows.size:
         return None
-    return other[np.array(rows, dtype=np.int64)]
+    return rows, np.array([found[ids[i]] for i in rows.tolist()], dtype=np.float32)
 
 
 def _latest_event(driver: Driver, database: str) -> date | None:
