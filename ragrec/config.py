@@ -8,6 +8,7 @@ service instead, and `services up` leaves it alone.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -409,10 +410,8 @@ class Settings(BaseSettings):
             tmp = path.with_name(f"{path.name}.{secrets.token_hex(4)}.tmp")
             tmp.write_text(json.dumps(fresh, indent=2) + "\n")
             tmp.chmod(0o600)
-            try:
-                os.link(tmp, path)  # two workers starting at once: the first file wins
-            except FileExistsError:
-                pass
+            with contextlib.suppress(FileExistsError):  # two workers at once: the first wins
+                os.link(tmp, path)
             tmp.unlink(missing_ok=True)
         data = json.loads(path.read_text())
         if isinstance(data, list):

@@ -60,7 +60,8 @@ class SystemController(Controller):
         "the full report (services, versions, addresses) needs an admin key.",
         responses={
             503: ResponseSpec(
-                data_container=HealthReport | HealthStatus, description="Neo4j is down"
+                data_container=HealthReport | HealthStatus,  # type: ignore[arg-type]
+                description="Neo4j is down",
             )
         },
         security=OPTIONAL_SECURITY,
