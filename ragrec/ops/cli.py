@@ -109,4 +109,94 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         if not report["matches"]:
             err.print("[red]counts differ from the backup's[/red]")
             raise typer.Exit(1)
-        err.print("[green]restored; counts match the backup[/green]")
+        err.print(
+            "[green]restored; counts match the backup[/green]. Restart running API servers "
+            "and workers: their Neo4j connections remember transactions of the old database"
+        )
+
+    @bench.command("soak")
+    def soak_cmd(
+        minutes: Annotated[float, typer.Option(min=0.5, max=240, help="measured minutes")] = 10,
+        rate: Annotated[
+            float, typer.Option(min=0.1, max=2000, help="recommendation requests per second")
+        ] = 20.0,
+        events_rate: Annotated[
+            float, typer.Option(min=0, max=2000, help="POST /interactions per second")
+        ] = 5.0,
+        url: Annotated[
+            str | None, typer.Option(help="a running server (loopback); default: start one")
+        ] = None,
+        api_key: Annotated[
+            str | None,
+            typer.Option(envvar="RAGREC_BENCH_API_KEY", help="events key (with --url)"),
+        ] = None,
+        workers: Annotated[int, typer.Option(min=1, max=16, help="server workers")] = 1,
+        refresh: Annotated[
+            bool, typer.Option(help="run `ragrec discover-personas` during the load")
+        ] = True,
+        json_file: Annotated[Path | None, typer.Option("--json", help="JSON here")] = None,
+    ) -> None:
+        """Steady open-loop load on the recommendation endpoints while interactions
+        stream in and a persona refresh runs: throughput, p95 and errors per minute, and
+        the RSS of the API, Neo4j and PostgreSQL at the start and the end."""
+        from ragrec.benchmarks import soak
+
+        err = Console(stderr=True)
+        err.print(f"soak: {minutes:g} min, {rate:g} req/s, {events_rate:g} events/s")
+        try:
+            result = soak.run(
+                get_settings(),
+                minutes=minutes,
+                rate=rate,
+                events_rate=events_rate,
+                url=url,
+                api_key=api_key,
+                workers=workers,
+                refresh_command=("discover-personas",) if refresh else None,
+            )
+        except soak.SoakError as exc:
+            err.print(f"[red]error[/red] {exc}")
+            raise typer.Exit(2) from exc
+        out = Console()
+        table = Table(title=f"soak {minutes:g} min: {result.base_url}, open loop {rate:g} req/s")
+        for col in ("window", "requests", "errors", "req/s", "p50 ms", "p95 ms", "events"):
+            table.add_column(col, justify="left" if col == "window" else "right")
+        for m in result.per_minute:
+            table.add_row(
+                m["name"],
+                f"{m['requests']:,}",
+                str(m["errors"]),
+                f"{m['rps']:.1f}",
+                f"{m['p50_ms']:.1f}",
+                f"{m['p95_ms']:.1f}",
+                f"{m['events']} ({m['event_errors']} err)",
+            )
+        for w in [*result.endpoints, result.events]:
+            table.add_row(
+                f"[bold]{w.name}[/bold]",
+                f"{w.requests:,}",
+                str(w.errors),
+                f"{w.rps:.1f}",
+                f"{w.p50_ms:.1f}",
+                f"{w.p95_ms:.1f}",
+                "",
+            )
+        out.print(table)
+        mem = Table(title="RSS (MiB): start, end, growth")
+        for col in ("process", "start", "end", "growth", "per minute"):
+            mem.add_column(col, justify="left" if col in ("process", "per minute") else "right")
+        for name, r in result.rss_mb.items():
+            mem.add_row(
+                name,
+                f"{r['start']:.0f}",
+                f"{r['end']:.0f}",
+                f"{r['growth']:+.0f}",
+                " ".join(f"{v:.0f}" for v in r["samples"]),
+            )
+        out.print(mem)
+        out.print(f"persona refresh: {result.refresh}")
+        for sample in result.error_samples[:5]:
+            out.print(f"[red]error sample[/red] {sample}")
+        target = json_file or Path("benchmarks/results") / "soak.json"
+        soak.write_json(result, target)
+        out.print(f"JSON written to {target}")

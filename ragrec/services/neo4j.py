@@ -119,7 +119,9 @@ def start(settings: Settings, timeout: float = 180) -> None:
         result = _bootloader(settings, "Neo4jCommand", "start")
         if result.returncode != 0:
             raise ServiceError(NAME, f"failed to start: {_tail(result)}; see {_log_dir(settings)}")
-    if not wait_until(lambda: _bolt_ready(settings), timeout, interval=1.0):
+    # ready = the database answers a query (after a crash or a load it may still be
+    # recovering while Bolt already accepts connections)
+    if not wait_until(lambda: reachable(settings), timeout, interval=1.0):
         raise ServiceError(
             NAME,
             f"did not answer on Bolt port {settings.neo4j_bolt_port} within {timeout:.0f}s; "
@@ -402,17 +404,6 @@ def reachable(settings: Settings) -> bool:
     try:
         with driver(settings, max_retry_s=0) as drv:
             drv.execute_query("RETURN 1", database_=settings.neo4j_database)
-        return True
-    except (ServiceUnavailable, OSError, Neo4jError):
-        return False
-
-
-def _bolt_ready(settings: Settings) -> bool:
-    if settings.local_neo4j and not port_in_use(settings.neo4j_bolt_port):
-        return False
-    try:
-        with driver(settings, max_retry_s=0) as drv:
-            drv.verify_connectivity()
         return True
     except (ServiceUnavailable, OSError, Neo4jError):
         return False
