@@ -91,6 +91,16 @@ def test_stability_between_two_embeddings_is_measured_and_used() -> None:
     assert all(c.stability_ari is not None for c in result.candidates)
 
 
+def test_stability_on_a_sample_of_rows() -> None:
+    x, truth = _blobs(80, 4)
+    rows = np.arange(0, 320, 2)  # half of the customers embedded again
+    rng = np.random.default_rng(9)
+    other = x[rows] + 0.01 * rng.normal(size=(rows.size, x.shape[1])) * np.abs(x).mean()
+    result = find_personas(x, truth, ClusteringConfig(seed=1), other=other, other_rows=rows)
+    assert result.stability_ari is not None and result.stability_ari > 0.95
+    assert result.labels.size == 320
+
+
 def test_communities_split_a_cluster_into_two_personas() -> None:
     x, truth = _blobs(100, 3)
     communities = truth.copy()
