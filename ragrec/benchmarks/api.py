@@ -20,12 +20,21 @@ words come from the server (`/analytics/products/top-purchased`, `/products/{id}
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import multiprocessing as mp
+import os
 import random
+import shutil
+import signal
+import socket
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -373,3 +382,206 @@ def _summarise(name: str, sample: _Request, raw: dict[str, Any]) -> EndpointResu
         cached_share=round(raw["cached"] / ok, 3) if name == "recommend" and ok else None,
         error_samples=raw["error_samples"],
     )
+
+
+# -- open loop (vegeta): constant arrival rate, server started here per cache mode -----------
+
+OPEN_LOOP_TARGETS = ("health", "homepage", "product", "cart")
+
+
+def vegeta_binary(home: Path) -> Path:
+    """vegeta from the project home (`make setup` installs it there) or the PATH."""
+    local = home / "bin" / "vegeta"
+    if local.is_file():
+        return local
+    found = shutil.which("vegeta")
+    if found:
+        return Path(found)
+    raise BenchmarkError(
+        "vegeta is not installed: GOBIN=$PWD/.ragrec/bin go install "
+        "github.com/tsenart/vegeta/v12@v12.12.0 (or make setup)"
+    )
+
+
+def run_open_loop(
+    *,
+    rate: int,
+    seconds: float,
+    workers: int,
+    customers_file: Path,
+    cache_modes: Sequence[str] = ("off", "on"),
+    targets: Sequence[str] = OPEN_LOOP_TARGETS,
+    seed: int = 7,
+) -> dict[str, Any]:
+    """For each cache mode: start `ragrec serve --workers N` (cache TTL 0 = off, 60 s = on;
+    rate limit off), then attack each target at `rate` req/s for `seconds` with vegeta
+    (open loop: requests leave on schedule whether or not earlier ones have answered).
+    Customers are drawn uniformly from the whole customers file (the shop's ids)."""
+    from ragrec.config import get_settings
+    from ragrec.services import neo4j as neo4j_service
+
+    settings = get_settings()
+    vegeta = vegeta_binary(settings.home)
+    rng = random.Random(seed)
+    everyone = _customers(customers_file, rng, limit=10**9)
+    if not everyone:
+        raise BenchmarkError(f"no customer ids in {customers_file}")
+    with neo4j_service.driver(settings) as driver:
+        records, _, _ = driver.execute_query(
+            "MATCH (p:Product) WHERE EXISTS { ()-[:PURCHASED]->(p) } RETURN p.id AS id",
+            database_=settings.neo4j_database,
+        )
+    products = [r["id"] for r in records]
+    if not products:
+        raise BenchmarkError("the graph has no purchases: load data first")
+    n = max(1, int(rate * seconds))
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    bodies: dict[str, list[dict[str, Any]]] = {
+        "homepage": [
+            {"customer_id": rng.choice(everyone), "context": "homepage", "top_k": 10}
+            for _ in range(n)
+        ],
+        "product": [
+            {
+                "customer_id": rng.choice(everyone),
+                "context": "product",
+                "product_id": rng.choice(products),
+                "top_k": 10,
+            }
+            for _ in range(n)
+        ],
+        "cart": [
+            {
+                "customer_id": rng.choice(everyone),
+                "context": "cart",
+                "cart": rng.sample(products, min(3, len(products))),
+                "top_k": 10,
+            }
+            for _ in range(n)
+        ],
+    }
+    results: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="ragrec-vegeta-") as tmp:
+        files: dict[str, Path] = {}
+        for name in targets:
+            path = Path(tmp) / f"{name}.jsonl"
+            with path.open("w") as fh:
+                if name == "health":
+                    fh.write(json.dumps({"method": "GET", "url": f"{base}/api/v1/health"}) + "\n")
+                else:
+                    for body in bodies[name]:
+                        line = {
+                            "method": "POST",
+                            "url": f"{base}/api/v1/recommend",
+                            "body": base64.b64encode(json.dumps(body).encode()).decode(),
+                            "header": {"Content-Type": ["application/json"]},
+                        }
+                        fh.write(json.dumps(line) + "\n")
+            files[name] = path
+        for mode in cache_modes:
+            with _server(port, workers, cache=(mode == "on")):
+                for name in targets:  # warm-up, not measured
+                    _attack(vegeta, files[name], min(rate, 50), 2.0)
+                for name in targets:
+                    report = _attack(vegeta, files[name], rate, seconds)
+                    results.append({"cache": mode, "target": name, **report})
+    for mode in cache_modes:
+        health = next((r for r in results if r["cache"] == mode and r["target"] == "health"), None)
+        for r in results:
+            if r["cache"] == mode and health and health["p95_ms"]:
+                r["p95_vs_health"] = round(r["p95_ms"] / health["p95_ms"], 2)
+    recommend = [r for r in results if r["cache"] == "off" and r["target"] != "health"]
+    return {
+        "rate": rate,
+        "seconds": seconds,
+        "workers": workers,
+        "customers_in_base": len(everyone),
+        "products": len(products),
+        "results": results,
+        "target": {
+            "p95_ms": TARGET_P95_MS,
+            "rps": TARGET_RPS,
+            "met": bool(recommend)
+            and rate >= TARGET_RPS
+            and all(r["p95_ms"] <= TARGET_P95_MS and r["errors"] == 0 for r in recommend),
+        },
+    }
+
+
+def _attack(vegeta: Path, targets: Path, rate: int, seconds: float) -> dict[str, Any]:
+    attack = subprocess.Popen(
+        [
+            str(vegeta), "attack", "-format=json", f"-targets={targets}",
+            f"-rate={rate}/1s", f"-duration={seconds}s", "-timeout=10s", "-max-workers=512",
+        ],
+        stdout=subprocess.PIPE,
+    )  # fmt: skip
+    report = subprocess.run(
+        [str(vegeta), "report", "-type=json"],
+        stdin=attack.stdout,
+        capture_output=True,
+        check=True,
+        timeout=seconds + 120,
+    )
+    attack.wait(timeout=60)
+    data = json.loads(report.stdout)
+    lat = data["latencies"]
+    codes = data.get("status_codes") or {}
+    ok = sum(v for k, v in codes.items() if str(k).startswith("2"))
+    return {
+        "requests": int(data["requests"]),
+        "errors": int(data["requests"]) - ok,
+        "throughput_rps": round(float(data["throughput"]), 1),
+        "rate_rps": round(float(data["rate"]), 1),
+        "p50_ms": round(lat["50th"] / 1e6, 2),
+        "p95_ms": round(lat["95th"] / 1e6, 2),
+        "p99_ms": round(lat["99th"] / 1e6, 2),
+        "max_ms": round(lat["max"] / 1e6, 2),
+        "status_codes": codes,
+        "error_samples": (data.get("errors") or [])[:3],
+    }
+
+
+@contextmanager
+def _server(port: int, workers: int, *, cache: bool) -> Iterator[None]:
+    env = {
+        **os.environ,
+        "RAGREC_API_CACHE_TTL_S": "60" if cache else "0",
+        "RAGREC_API_RATE_LIMIT": "0",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ragrec.cli", "serve", "--port", str(port),
+         "--workers", str(workers)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=2).status_code:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None:
+                raise BenchmarkError(f"ragrec serve exited with {proc.returncode}")
+            time.sleep(1)
+        else:
+            raise BenchmarkError("ragrec serve did not answer within 180 s")
+        time.sleep(3)  # the workers' warm-up
+        yield
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

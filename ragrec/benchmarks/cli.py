@@ -16,6 +16,8 @@ from ragrec.config import get_settings
 
 
 def register_api(bench: typer.Typer) -> None:
+    register_pipeline(bench)
+
     @bench.command("api")
     def benchmark_api(
         url: Annotated[
@@ -35,12 +37,25 @@ def register_api(bench: typer.Typer) -> None:
         ] = None,
         api_key: Annotated[str | None, typer.Option(envvar="RAGREC_BENCH_API_KEY")] = None,
         json_file: Annotated[Path | None, typer.Option("--json", help="write JSON here")] = None,
+        rate: Annotated[
+            int | None,
+            typer.Option(
+                min=1,
+                help="open loop: constant arrival rate (req/s) with vegeta; starts `ragrec "
+                "serve` itself, cache off then on",
+            ),
+        ] = None,
+        workers: Annotated[int, typer.Option(min=1, help="open loop: server workers")] = 2,
     ) -> None:
-        """Load-test a running API (start it with `ragrec serve`): throughput, p50/p95/p99
-        and errors per endpoint, with health (and one product lookup) as the floor."""
+        """Load-test the API: throughput, p50/p95/p99 and errors per endpoint, with health as
+        the floor. Closed loop against a running server by default; `--rate N` measures open
+        loop (constant arrival rate, vegeta) with the cache off and on."""
         from ragrec.benchmarks import api
 
         settings = get_settings()
+        if rate is not None:
+            _open_loop(rate, seconds, workers, customers or api.DEFAULT_CUSTOMERS, json_file)
+            return
         base = url or f"http://127.0.0.1:{settings.api_port}"
         out = Console()
         try:
@@ -93,3 +108,98 @@ def register_api(bench: typer.Typer) -> None:
         if json_file:
             api.write_json(result, json_file)
             out.print(f"JSON written to {json_file}")
+
+
+def register_pipeline(bench: typer.Typer) -> None:
+    @bench.command("pipeline")
+    def benchmark_pipeline(
+        scale: Annotated[str, typer.Option(help="sample | 1m | hm (H&M full size)")] = "sample",
+        force: Annotated[
+            bool, typer.Option(help="replace the data in the configured Neo4j")
+        ] = False,
+        gds: Annotated[bool, typer.Option(help="also run GDS + personas")] = False,
+        requests: Annotated[int, typer.Option(min=10, help="in-process homepage requests")] = 200,
+        json_file: Annotated[Path | None, typer.Option("--json", help="write JSON here")] = None,
+    ) -> None:
+        """Generate, load, refresh (each step) and serve at a scale: seconds, peak Neo4j
+        heap used and Python RSS per step."""
+        import json
+
+        from ragrec.benchmarks import pipeline
+
+        err = Console(stderr=True)
+        try:
+            result = pipeline.run(scale, force=force, gds=gds, requests=requests)
+        except (ValueError, RuntimeError) as exc:
+            err.print(f"[red]error[/red] {exc}")
+            raise typer.Exit(2) from exc
+        table = Table(
+            title=f"pipeline at scale {scale}: {result['seconds']:.0f}s in all, refresh "
+            f"{result['refresh_seconds']:.0f}s, Neo4j heap setting {result['neo4j_heap_setting']}"
+        )
+        for col in ("step", "seconds", "peak heap MiB", "heap max MiB", "peak RSS MiB", "detail"):
+            table.add_column(col, justify="left" if col in ("step", "detail") else "right")
+        for st in result["steps"]:
+            table.add_row(
+                st["name"],
+                f"{st['seconds']:.1f}",
+                "" if st["peak_heap_mib"] is None else f"{st['peak_heap_mib']:.0f}",
+                "" if st["heap_max_mib"] is None else f"{st['heap_max_mib']:.0f}",
+                f"{st['peak_rss_mib']:.0f}",
+                st["detail"],
+            )
+        Console().print(table)
+        from ragrec.config import PROJECT_ROOT
+
+        path = json_file or PROJECT_ROOT / "benchmarks" / "results" / f"pipeline-{scale}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(result, indent=2))
+        Console().print(f"JSON written to {path}")
+
+
+def _open_loop(
+    rate: int, seconds: float, workers: int, customers: Path, json_file: Path | None
+) -> None:
+    import json
+
+    from ragrec.benchmarks import api
+    from ragrec.config import PROJECT_ROOT
+
+    try:
+        result = api.run_open_loop(
+            rate=rate, seconds=seconds, workers=workers, customers_file=customers
+        )
+    except api.BenchmarkError as exc:
+        Console(stderr=True).print(f"[red]error[/red] {exc}")
+        raise typer.Exit(2) from exc
+    table = Table(
+        title=f"API open loop (vegeta): {rate} req/s for {seconds:g}s per target, "
+        f"{workers} workers, customers drawn from {result['customers_in_base']:,}"
+    )
+    for col in ("cache", "target", "requests", "errors", "req/s", "p50 ms", "p95 ms",
+                "p99 ms", "max ms", "p95 / health"):  # fmt: skip
+        table.add_column(col, justify="left" if col in ("cache", "target") else "right")
+    for r in result["results"]:
+        table.add_row(
+            r["cache"],
+            r["target"],
+            f"{r['requests']:,}",
+            str(r["errors"]),
+            f"{r['throughput_rps']:.1f}",
+            f"{r['p50_ms']:.1f}",
+            f"{r['p95_ms']:.1f}",
+            f"{r['p99_ms']:.1f}",
+            f"{r['max_ms']:.1f}",
+            "" if r.get("p95_vs_health") is None else f"{r['p95_vs_health']:.2f}x",
+        )
+    out = Console()
+    out.print(table)
+    for r in result["results"]:
+        for sample in r["error_samples"]:
+            out.print(f"[red]{r['cache']} {r['target']} error[/red] {sample}")
+    verdict = "[green]met[/green]" if result["target"]["met"] else "[red]missed[/red]"
+    out.print(f"target (cache off: p95 <= 40 ms at >= 300 req/s, no errors): {verdict}")
+    path = json_file or PROJECT_ROOT / "benchmarks" / "results" / f"api-open-{rate}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2))
+    out.print(f"JSON written to {path}")

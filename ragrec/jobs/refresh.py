@@ -77,6 +77,7 @@ def refresh(
     on_batch: BatchHook | None = None,
     bt_min_count: int | None = None,
     stop_on_error: bool = False,
+    on_step: Callable[[str], None] | None = None,
 ) -> RefreshReport:
     """Run the steps; `on_batch(step, i, n)` is called after each written batch."""
     log = say or (lambda _m: None)
@@ -87,6 +88,8 @@ def refresh(
     results: list[StepResult] = []
 
     t = time.perf_counter()
+    if on_step:
+        on_step("export")
     needs_history = "bought_together" in steps or "neighbours" in steps
 
     def exported(done: int, total: int) -> None:
@@ -120,6 +123,8 @@ def refresh(
     )
     for name in steps:
         t = time.perf_counter()
+        if on_step:
+            on_step(name)
         log(f"{name}")
         try:
             detail = _run_step(name, driver, settings, export, log, on_batch, bt_min_count)

@@ -1,0 +1,211 @@
+"""`ragrec benchmark pipeline --scale sample|1m|hm`: the offline pipeline end to end on the
+configured Neo4j (which it replaces: `--force`, or a scratch `RAGREC_HOME`), with each
+step's seconds, the peak Neo4j heap used during it (JMX, sampled every 0.5 s) and the peak
+RSS of this Python process (sampled alike).
+
+Steps: generate (H&M-schema data at the scale's cardinality; `sample` loads
+data/sample), load, every `ragrec refresh` step (export, bought_together, the ranked
+lists, neighbours), optionally GDS + personas (`--gds`), then in-process homepage
+latency over customers drawn from the whole base (the request path's floor).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psutil
+from neo4j import Driver
+
+from ragrec.benchmarks.ingest import SCALES, _data_nodes, _wipe
+from ragrec.config import PROJECT_ROOT, Settings, get_settings
+from ragrec.services import neo4j as neo4j_service
+
+SAMPLE = PROJECT_ROOT / "data" / "sample"
+JMX = (
+    "CALL dbms.queryJmx('java.lang:type=Memory') YIELD attributes "
+    "RETURN attributes.HeapMemoryUsage.value.properties AS heap"
+)
+
+
+@dataclass
+class Step:
+    name: str
+    seconds: float
+    peak_heap_mib: float | None
+    heap_max_mib: float | None
+    peak_rss_mib: float
+    detail: str = ""
+
+
+class Sampler:
+    """Polls Neo4j's heap (JMX) and this process's RSS in a thread."""
+
+    def __init__(self, driver: Driver, database: str, every_s: float = 0.5) -> None:
+        self.driver, self.database, self.every_s = driver, database, every_s
+        self.samples: list[tuple[float, float | None, float]] = []
+        self.heap_max: float | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="bench-sampler")
+        self._me = psutil.Process()
+
+    def __enter__(self) -> Sampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            heap: float | None = None
+            try:
+                records, _, _ = self.driver.execute_query(JMX, database_=self.database)
+                props = records[0]["heap"]
+                heap = props["used"] / 2**20
+                self.heap_max = props["max"] / 2**20
+            except Exception:  # the server is busy or restarting (bulk import)
+                heap = None
+            self.samples.append((time.monotonic(), heap, self._me.memory_info().rss / 2**20))
+            self._stop.wait(self.every_s)
+
+    def peaks(self, since: float, until: float) -> tuple[float | None, float]:
+        inside = [s for s in self.samples if since <= s[0] <= until] or self.samples[-1:]
+        heaps = [h for _, h, _ in inside if h is not None]
+        return (
+            round(max(heaps), 1) if heaps else None,
+            round(max((r for _, _, r in inside), default=0.0), 1),
+        )
+
+
+def run(
+    scale: str,
+    *,
+    force: bool = False,
+    gds: bool = False,
+    requests: int = 200,
+    seed: int = 7,
+    work_dir: Path | None = None,
+) -> dict[str, Any]:
+    if scale != "sample" and scale not in SCALES:
+        raise ValueError(f"unknown scale {scale!r}: sample, {', '.join(SCALES)}")
+    settings = get_settings()
+    database = settings.neo4j_database
+    steps: list[Step] = []
+    began = time.perf_counter()
+    with neo4j_service.driver(settings) as driver:
+        if not force and _data_nodes(driver, settings) > 0:
+            raise RuntimeError(
+                "the graph holds data and this benchmark replaces it; use --force "
+                "(or point RAGREC_HOME at a scratch home)"
+            )
+        folder = SAMPLE
+        scratch: Path | None = None
+        with Sampler(driver, database) as sampler:
+
+            @contextmanager
+            def step(name: str, detail: str = "") -> Iterator[list[str]]:
+                t0, m0 = time.perf_counter(), time.monotonic()
+                note = [detail]
+                yield note
+                time.sleep(sampler.every_s)  # one more sample inside the step
+                heap, rss = sampler.peaks(m0, time.monotonic())
+                steps.append(
+                    Step(name, round(time.perf_counter() - t0, 2), heap, sampler.heap_max, rss,
+                         note[0])
+                )  # fmt: skip
+
+            if scale != "sample":
+                from ragrec.etl.generator import generate
+
+                products, customers, transactions = SCALES[scale]
+                scratch = Path(work_dir or tempfile.mkdtemp(prefix=f"ragrec-pipeline-{scale}-"))
+                with step("generate", f"{transactions:,} transactions"):
+                    generate(
+                        scratch, products, customers, transactions, seed=seed,
+                        fmt="parquet", progress=False,
+                    )  # fmt: skip
+                folder = scratch
+            _wipe(driver, settings)
+            with step("load") as note:
+                from ragrec.graph.loader import load_data
+
+                summary = load_data(folder, settings, driver, show_progress=False)
+                note[0] = f"{summary.mode}, {sum(summary.rows_read.values()):,} rows"
+            if gds:
+                with step("gds + personas") as note:
+                    from ragrec.gds import gds_client
+                    from ragrec.personas.service import discover
+
+                    report = discover(gds_client(driver, settings), driver, database, seed=seed)
+                    note[0] = f"{len(getattr(report, 'personas', []) or [])} personas"
+            _refresh_steps(driver, settings, sampler, steps)
+            with step("homepage (in-process)") as note:
+                note[0] = _homepage_latency(driver, settings, requests, seed)
+        if scratch is not None and work_dir is None:
+            shutil.rmtree(scratch, ignore_errors=True)
+    return {
+        "scale": scale,
+        "neo4j_heap_setting": settings.neo4j_heap,
+        "seconds": round(time.perf_counter() - began, 1),
+        "refresh_seconds": round(sum(s.seconds for s in steps if s.name.startswith("refresh:")), 1),
+        "steps": [asdict(s) for s in steps],
+    }
+
+
+def _refresh_steps(driver: Driver, settings: Settings, sampler: Sampler, steps: list[Step]) -> None:
+    from ragrec.jobs.refresh import refresh
+
+    marks: list[tuple[str, float]] = []
+    report = refresh(driver, settings, on_step=lambda n: marks.append((n, time.monotonic())))
+    end = time.monotonic()
+    time.sleep(sampler.every_s)
+    bounds = [*[m for _, m in marks[1:]], end]
+    for (name, start), stop, result in zip(marks, bounds, report.steps, strict=False):
+        heap, rss = sampler.peaks(start, stop)
+        detail = result.status if result.status != "ok" else _short(result.detail)
+        steps.append(Step(f"refresh:{name}", result.seconds, heap, sampler.heap_max, rss, detail))
+
+
+def _homepage_latency(driver: Driver, settings: Settings, requests: int, seed: int) -> str:
+    from ragrec.recommender.engine import Recommender
+
+    records, _, _ = driver.execute_query(
+        "MATCH (c:Customer) WHERE EXISTS { (c)-[:PURCHASED]->() } RETURN c.id AS id",
+        database_=settings.neo4j_database,
+    )
+    ids = [r["id"] for r in records]
+    rng = np.random.default_rng(seed)
+    chosen = [ids[i] for i in rng.choice(len(ids), size=min(requests, len(ids)), replace=False)]
+    times: list[float] = []
+    degraded = 0
+    with Recommender(driver, settings) as rec:
+        for cid in chosen[:10]:
+            rec.homepage(cid)
+        for cid in chosen:
+            t = time.perf_counter()
+            result = rec.homepage(cid)
+            times.append((time.perf_counter() - t) * 1000)
+            degraded += bool(result.degraded)
+    arr = np.asarray(times)
+    return (
+        f"{len(times)} customers of {len(ids):,}: p50 {np.percentile(arr, 50):.1f} ms, "
+        f"p95 {np.percentile(arr, 95):.1f} ms, degraded {degraded}"
+    )
+
+
+def _short(detail: dict[str, Any]) -> str:
+    keep = ("purchases", "customers", "pairs", "baskets", "big_baskets", "chunks", "lists")
+    shown = {k: v for k, v in detail.items() if k in keep}
+    if not shown and detail:  # neighbours: per model
+        shown = {k: v.get("pairs") for k, v in detail.items() if isinstance(v, dict)}
+    return ", ".join(f"{k}={v}" for k, v in shown.items())
