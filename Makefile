@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.ragrec-deps-$(shell sha256sum pyproject.toml | cut -c1-12)
 PORT ?= 8000
 
-.PHONY: setup demo test lint services-up services-down serve clean-services
+.PHONY: setup demo test lint browser services-up services-down serve clean-services
 
 setup: $(STAMP)
 	$(BIN)/ragrec setup
@@ -30,6 +30,7 @@ demo: services-up
 	$(BIN)/ragrec load-data data/sample --if-empty
 	$(BIN)/ragrec generate-embeddings
 	$(BIN)/ragrec discover-personas --if-missing --no-stability
+	@$(BIN)/python -m app.pages.urls --port $(PORT)
 	@# the worker (new purchases, events, products every 30 s) runs beside the API and stops with it
 	@mkdir -p .ragrec/logs; \
 	RAGREC_N8N_API_URL=http://127.0.0.1:$(PORT) $(BIN)/ragrec worker >> .ragrec/logs/worker.log 2>&1 & \
@@ -37,11 +38,17 @@ demo: services-up
 	echo "ragrec worker running (pid $$worker, log .ragrec/logs/worker.log)"; \
 	$(BIN)/ragrec serve --port $(PORT)
 
+# the browser tests drive Debian's chromium (Playwright from PyPI, never `playwright install`)
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	  else echo "the browser tests need Chromium: sudo apt-get install -y chromium" >&2; exit 1; fi; }
+
 lint: $(STAMP)
 	$(BIN)/ruff check ragrec app tests
 	$(BIN)/ruff format --check ragrec app tests
 	$(BIN)/mypy
 
 # tests start their own private stack (tests/conftest.py): the user's services and data are untouched
-test: setup lint
+test: setup lint browser
 	$(BIN)/pytest -q
