@@ -78,6 +78,7 @@ class EvalOptions:
     validation_baskets: int = 600
     ranker_windows: int = 2
     window_customers: int = 400
+    graph_windows: bool = True  # False: ranker windows get model sources only (no graph)
     candidates: int = 50
     tune_trials: int = 40
     rerank: bool = True
@@ -261,20 +262,8 @@ def _homepage_eval(
     params = {m.name: m.params() for m in tuned_models}
 
     # our pools, stage by stage, each graph and model as of the stage's first day ---------
-    first = True
-    for st in [*stages, val_stage]:
-        report.graph[f"load {st.name}"] = _load(st.split.train_dir, settings, driver, console)
-        report.graph[f"prepare {st.name}"] = prepare_graph(
-            driver,
-            settings,
-            personas=opts.personas,
-            rederive=not first,
-            progress=lambda m: console.print(f"  {m}"),
-        )
-        first = False
-        asof = _as_of(st, opts, catalogue_info, params)
-        with Recommender(driver, settings, rules=rules, reranker=reranker) as rec:
-            st.pools = _homepage_pools(rec, asof, st, opts, console)
+    _stage_pools([*stages, val_stage], opts, settings, driver, catalogue_info, params, rules,
+                 reranker, report, console)  # fmt: skip
     half_a, half_b = _halves(len(val_stage.pools), opts.seed)
     pools_a = [val_stage.pools[i] for i in half_a]
     labels_a = [val_stage.labels[i] for i in half_a]
@@ -338,6 +327,39 @@ def _homepage_eval(
     return report
 
 
+def _stage_pools(
+    chain: Sequence[Stage],
+    opts: EvalOptions,
+    settings: Settings,
+    driver: Any,
+    catalogue_info: dict[str, Any],
+    params: dict[str, Any],
+    rules: BusinessRules,
+    reranker: CrossEncoderReranker | None,
+    report: EvalReport,
+    console: Console,
+) -> None:
+    """Load and derive the throwaway graph stage by stage (oldest first) and build each
+    stage's pools as of its first day."""
+    first = True
+    for st in chain:
+        asof = _as_of(st, opts, catalogue_info, params)
+        if not opts.graph_windows and st.name.startswith("window"):
+            st.pools = _homepage_pools(None, asof, st, opts, console)
+            continue
+        report.graph[f"load {st.name}"] = _load(st.split.train_dir, settings, driver, console)
+        report.graph[f"prepare {st.name}"] = prepare_graph(
+            driver,
+            settings,
+            personas=opts.personas,
+            rederive=not first,
+            progress=lambda m: console.print(f"  {m}"),
+        )
+        first = False
+        with Recommender(driver, settings, rules=rules, reranker=reranker) as rec:
+            st.pools = _homepage_pools(rec, asof, st, opts, console)
+
+
 def _as_of(st: Stage, opts: EvalOptions, catalogue: dict[str, Any], params: dict[str, Any]) -> AsOf:
     return AsOf(
         st.split.train_frame,
@@ -360,7 +382,7 @@ def _homepage_pool(rec: Recommender, asof: AsOf, customer: str, opts: EvalOption
 
 
 def _homepage_pools(
-    rec: Recommender, asof: AsOf, st: Stage, opts: EvalOptions, console: Console
+    rec: Recommender | None, asof: AsOf, st: Stage, opts: EvalOptions, console: Console
 ) -> list[CandidatePool]:
     histories = []
     excludes = []
@@ -374,7 +396,7 @@ def _homepage_pools(
     with _progress(console) as bar:
         task = bar.add_task(f"{st.name} pools (as of {st.as_of})", total=len(st.customers))
         for c, src, ex in zip(st.customers, sources, excludes, strict=True):
-            base = rec.homepage_pool(c)
+            base = rec.homepage_pool(c) if rec is not None else None
             pools.append(asof.pool(c, src, base=base, exclude=ex, repurchase=opts.repurchase))
             bar.advance(task)
     return pools
@@ -655,10 +677,11 @@ def _tune_baselines(
     opts: EvalOptions,
     report: EvalReport,
     console: Console,
+    names: Sequence[str] = tuple(SEARCH_SPACES),
 ) -> list[Baseline]:
     """Every tunable baseline, tuned on validation with our trial budget (not fitted)."""
     models = []
-    for name in SEARCH_SPACES:
+    for name in names:
         with _progress(console) as bar:
             task = bar.add_task(f"tune {name} (Optuna TPE)", total=opts.tune_trials)
             model, tuned = tune_baseline(

@@ -146,8 +146,24 @@ def evaluate(
     personas: Annotated[bool, typer.Option(help="run the GDS pipeline + personas")] = True,
     seed: Annotated[int, typer.Option()] = 0,
     json_file: Annotated[Path | None, typer.Option("--json", help="write the report here")] = None,
+    ranker_windows: Annotated[
+        int, typer.Option(min=0, help="past windows the ranker learns on (each staged)")
+    ] = 2,
+    window_customers: Annotated[int, typer.Option(min=1, help="requests per window")] = 400,
+    graph_windows: Annotated[
+        bool,
+        typer.Option(help="stage the graph for each ranker window (off: model sources only)"),
+    ] = True,
+    validation_customers: Annotated[int, typer.Option(min=2)] = 600,
+    validation_baskets: Annotated[int, typer.Option(min=3, help="basket mode")] = 600,
+    candidates: Annotated[int, typer.Option(min=5, help="candidates per model source")] = 50,
+    ease_max_items: Annotated[
+        int, typer.Option(min=10, help="EASE's items (memory: items^2 x 8 bytes)")
+    ] = 5000,
 ) -> None:
-    """Offline evaluation in a throwaway Neo4j: baselines vs our strategies, one table."""
+    """Offline evaluation in a throwaway Neo4j: every baseline and our strategy, each
+    chosen on validation; the test period scored once; paired bootstrap vs the best
+    baseline."""
     from ragrec.evaluation.report import print_report, write_json
     from ragrec.evaluation.runner import EvalOptions
     from ragrec.evaluation.runner import evaluate as run_evaluation
@@ -171,6 +187,13 @@ def evaluate(
         cross_encoder=cross_encoder,
         personas=personas,
         seed=seed,
+        ranker_windows=ranker_windows,
+        window_customers=window_customers,
+        graph_windows=graph_windows,
+        validation_customers=validation_customers,
+        validation_baskets=validation_baskets,
+        candidates=candidates,
+        ease_max_items=ease_max_items,
     )
     report = run_evaluation(opts, get_settings(), err)
     print_report(report, Console())
@@ -180,73 +203,63 @@ def evaluate(
 
 
 def train_ranker(
-    label_days: Annotated[int, typer.Option(help="labels: purchases in the last N days")] = 7,
-    max_customers: Annotated[int, typer.Option()] = 1000,
+    data: Annotated[Path, typer.Option("--data", help="the shop's H&M-format export")],
+    windows: Annotated[int, typer.Option(min=1, help="past windows to learn on")] = 3,
+    label_days: Annotated[int, typer.Option(help="days per window")] = 7,
+    max_customers: Annotated[int, typer.Option(help="requests per window")] = 500,
+    trials: Annotated[int, typer.Option(help="Optuna trials for the model sources")] = 20,
+    personas: Annotated[bool, typer.Option(help="run the GDS pipeline + personas")] = False,
     seed: Annotated[int, typer.Option()] = 0,
 ) -> None:
-    """Train the LightGBM LambdaRank fusion on the current graph; saved as a new version."""
-    from ragrec.recommender import ranker as ranker_mod
-    from ragrec.recommender.engine import Recommender, models_dir
-    from ragrec.recommender.tuning import validation_slice
-    from ragrec.services import neo4j as neo4j_service
+    """Train the LightGBM LambdaRank fusion on past windows staged in a throwaway Neo4j
+    (each as of its first day; never the live graph); early stopping on the newest
+    window; saved as a new version in the live models folder."""
+    from ragrec.evaluation.training import train_offline
 
-    settings = get_settings()
-    with neo4j_service.driver(settings) as driver, Recommender(driver, settings) as rec:
-        vs = _slice(rec, label_days, max_customers, validation_slice)
-        try:
-            summary = ranker_mod.train(
-                vs.pools,
-                vs.labels,
-                models_dir(settings) / "ranker",
-                seed=seed,
-                extra_meta={"label_days": label_days, "labels_since": str(vs.since)},
-            )
-        except ValueError as exc:
-            err.print(f"[red]error[/red] {exc}")
-            raise typer.Exit(2) from exc
+    try:
+        result = train_offline(
+            data, get_settings(), err, windows=windows, label_days=label_days,
+            customers=max_customers, trials=trials, seed=seed, personas=personas,
+        )  # fmt: skip
+    except (ValueError, FileNotFoundError) as exc:
+        err.print(f"[red]error[/red] {exc}")
+        raise typer.Exit(2) from exc
+    s = result.ranker or {}
     Console().print(
-        f"ranker v{summary.version} saved to {summary.folder}: {summary.groups} requests, "
-        f"{summary.rows:,} rows, {summary.positives} positives, validation nDCG@10 "
-        f"{summary.validation_ndcg10 if summary.validation_ndcg10 is not None else 'n/a'}, "
-        f"{summary.seconds}s"
+        f"ranker v{s.get('version')} saved to {s.get('folder')}: {s.get('groups')} requests "
+        f"from {len(result.windows) - 1} windows, {s.get('rows'):,} rows, {s.get('positives')} "
+        f"positives; early stopping on the newest window at iteration "
+        f"{s.get('best_iteration')}, nDCG@10 {s.get('validation_ndcg10')}; {result.seconds}s"
     )
 
 
 def tune(
+    data: Annotated[Path, typer.Option("--data", help="the shop's H&M-format export")],
     trials: Annotated[int, typer.Option(min=1)] = 50,
-    label_days: Annotated[int, typer.Option(help="validation slice: last N days")] = 7,
+    label_days: Annotated[int, typer.Option(help="validation window: last N days")] = 7,
     max_customers: Annotated[int, typer.Option()] = 500,
+    personas: Annotated[bool, typer.Option(help="run the GDS pipeline + personas")] = False,
     seed: Annotated[int, typer.Option()] = 0,
 ) -> None:
-    """Optuna (TPE) over fusion weights and generator limits; saves the best with its score."""
-    from ragrec.recommender.engine import Recommender, models_dir
-    from ragrec.recommender.tuning import save_tuned, tune_fusion, validation_slice
-    from ragrec.services import neo4j as neo4j_service
+    """Optuna (TPE) over fusion weights and limits on the newest window, staged in a
+    throwaway Neo4j as of its first day (never the live graph); saves the best."""
+    from ragrec.evaluation.training import train_offline
 
-    settings = get_settings()
-    with neo4j_service.driver(settings) as driver, Recommender(driver, settings) as rec:
-        vs = _slice(rec, label_days, max_customers, validation_slice)
-        if not vs.pools:
-            err.print("[red]error[/red] no customer bought in the validation window and before it")
-            raise typer.Exit(2)
-        with _bar() as bar:
-            task = bar.add_task("Optuna TPE", total=trials)
-            result = tune_fusion(
-                vs.pools,
-                vs.labels,
-                rec.rules,
-                trials=trials,
-                seed=seed,
-                progress=lambda i, n: bar.update(task, completed=i),
-            )
-        path = save_tuned(
-            result, models_dir(settings), {"label_days": label_days, "since": str(vs.since)}
-        )
+    try:
+        result = train_offline(
+            data, get_settings(), err, windows=0, label_days=label_days,
+            customers=max_customers, trials=trials, seed=seed, personas=personas,
+            ranker=False, weights=True,
+        )  # fmt: skip
+    except (ValueError, FileNotFoundError) as exc:
+        err.print(f"[red]error[/red] {exc}")
+        raise typer.Exit(2) from exc
+    t = result.tuned or {}
     Console().print(
-        f"best nDCG@10 {result.score:.4f} (seed weights {result.seed_score:.4f}, rrf "
-        f"{result.rrf_score:.4f}) on {len(vs.pools)} requests; saved to {path}"
+        f"best nDCG@10 {t.get('score', 0):.4f} (seed weights {t.get('seed_score', 0):.4f}, "
+        f"rrf {t.get('rrf_score', 0):.4f}); saved to {t.get('path')}"
     )
-    Console().print(json.dumps(result.to_dict()["config"], indent=2))
+    Console().print(json.dumps(t.get("config"), indent=2))
 
 
 def prepare_recommender(

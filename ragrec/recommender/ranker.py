@@ -71,6 +71,14 @@ FEATURES = (
 )
 
 
+#: a better rank or a higher score of a source never lowers a candidate: with a few
+#: thousand labelled requests, unconstrained trees fit noise in the source scores
+MONOTONE = tuple(
+    -1 if f.endswith("_rank") else 1 if f.endswith("_score") or f == "n_generators" else 0
+    for f in FEATURES
+)
+
+
 def pool_features(pool: CandidatePool) -> tuple[list[str], np.ndarray]:
     """(product ids, feature matrix in FEATURES order) for every candidate of the pool."""
     fused = rrf(pool.lists)
@@ -249,7 +257,7 @@ def train(
     valid_labels: Sequence[set[str]] | None = None,
     n_estimators: int = 300,
     learning_rate: float = 0.05,
-    num_leaves: int = 31,
+    num_leaves: int = 15,
     early_stopping_rounds: int = 30,
     seed: int = 0,
     extra_meta: dict[str, Any] | None = None,
@@ -279,7 +287,8 @@ def train(
         n_estimators=n_estimators,
         learning_rate=learning_rate,
         num_leaves=num_leaves,
-        min_child_samples=10,
+        min_child_samples=20,
+        monotone_constraints=list(MONOTONE),
         subsample=0.8,
         subsample_freq=1,
         colsample_bytree=0.8,
@@ -335,6 +344,7 @@ def train(
             "learning_rate": learning_rate,
             "num_leaves": num_leaves,
             "early_stopping_rounds": early_stopping_rounds,
+            "monotone_constraints": "source ranks -1, source scores +1",
         },
         "summary": summary.__dict__,
         "importance_gain": dict(importance[:20]),
