@@ -16,14 +16,20 @@ from ragrec.services import postgres
 pytestmark = pytest.mark.integration
 
 
+ADMIN = {"X-API-Key": "t-health-admin"}
+
+
 @pytest.fixture(scope="module")
-def client() -> Iterator[TestClient]:
-    with TestClient(app=create_app()) as test_client:
+def client(settings: Settings) -> Iterator[TestClient]:
+    app = create_app(settings.model_copy(update={"api_keys": {"admin": [ADMIN["X-API-Key"]]}}))
+    with TestClient(app=app) as test_client:
         yield test_client
 
 
 def test_health_ok_when_all_up(client: TestClient) -> None:
-    response = client.get("/api/v1/health")
+    anonymous = client.get("/api/v1/health")
+    assert (anonymous.status_code, anonymous.json()) == (200, {"status": "up"})
+    response = client.get("/api/v1/health", headers=ADMIN)
     body = response.json()
     assert response.status_code == 200, body
     assert body["status"] == "ok"
@@ -47,15 +53,16 @@ def test_health_degraded_names_the_stopped_store(client: TestClient, settings: S
     postgres.stop(settings)
     try:
         time.sleep(HEALTH_TTL_S + 0.1)  # let the reused report expire
-        response = client.get("/api/v1/health")
+        response = client.get("/api/v1/health", headers=ADMIN)
         body = response.json()
         assert response.status_code == 200, body
+        assert client.get("/api/v1/health").json() == {"status": "degraded"}
         assert body["failing"] == ["postgres"]
         assert body["status"] == "degraded"
     finally:
         postgres.start(settings)
     time.sleep(HEALTH_TTL_S + 0.1)
-    response = client.get("/api/v1/health")
+    response = client.get("/api/v1/health", headers=ADMIN)
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
 

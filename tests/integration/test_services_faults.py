@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import socket
+import time
 import uuid
 from pathlib import Path
 
@@ -58,3 +59,21 @@ def test_taken_port_is_named() -> None:
             assert "RAGREC_PG_PORT" in str(excinfo.value)
     finally:
         shutil.rmtree(home, ignore_errors=True)
+
+
+def test_status_of_an_unreachable_neo4j_answers_at_once(tmp_path: Path) -> None:
+    """No minute of driver retries: a closed port (local or external URI) is reported
+    unreachable after one attempt."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]  # bound, never listening: connections are refused
+        for settings in (
+            Settings(home=tmp_path, neo4j_uri=f"bolt://127.0.0.1:{closed}"),
+            Settings(neo4j_bolt_port=closed),
+        ):
+            began = time.monotonic()
+            state = neo4j.status(settings)
+            elapsed = time.monotonic() - began
+            assert not state.reachable and "unreachable" in state.detail, state
+            assert elapsed < settings.neo4j_connect_timeout_s + 5, elapsed
+            assert not neo4j.reachable(settings)
