@@ -30,7 +30,7 @@ from app.domain.recommendations.services import search
 from app.lib.errors import ApiError
 from app.lib.params import ID_PATTERN
 from app.lib.resources import ResourcesDep
-from app.pages import access, media, services
+from app.pages import access, guide, media, services
 from app.pages import viewmodels as vm
 
 log = logging.getLogger("ragrec.pages")
@@ -103,6 +103,16 @@ class HomeController(Controller):
     @get("/", sync_to_thread=False)
     def home(self, request: Request[Any, Any, Any]) -> Template:
         return page("home", request)
+
+    @get("/guides/ragrec.html", sync_to_thread=False)
+    def browser_guide(self) -> Template:
+        """Neo4j Browser guide; Browser fetches it cross-origin, so CORS allows any origin
+        (it holds only the saved queries of cypher/browser/)."""
+        return Template(
+            template_name="browser_guide.html",
+            context={"queries": guide.saved_queries()},
+            headers={"Access-Control-Allow-Origin": "*"},
+        )
 
     @get("/favicon.ico", sync_to_thread=False)
     def favicon(self) -> Redirect:

@@ -36,6 +36,17 @@ IMAGES = sorted((SAMPLE / "images").glob("*.jpg"))
 _SOLD = set(f"{a:010d}" for a in TX["article_id"].to_list())
 #: a product with a picture that was bought (so it has graph neighbours)
 PICTURED = next((p.stem for p in IMAGES if p.stem in _SOLD), IMAGES[0].stem)
+_ARTICLES = pl.read_parquet(SAMPLE / "articles_sample.parquet").with_columns(
+    pl.col("article_id").cast(pl.Int64).map_elements(lambda a: f"{a:010d}", pl.String).alias("id")
+)
+_PICTURED_TYPES = _ARTICLES.filter(pl.col("id").is_in([p.stem for p in IMAGES]))
+#: a pictured product of the product type with the most pictures (a neighbourhood of pictures)
+CROWDED = _PICTURED_TYPES.filter(
+    pl.col("product_type_name")
+    == _PICTURED_TYPES.group_by("product_type_name")
+    .len()
+    .sort("len", descending=True)["product_type_name"][0]
+).sort("id")["id"][0]
 
 EXPLORER_PAGES = [
     "/",
@@ -152,14 +163,17 @@ def test_persona_map_and_lookup(admin: tuple[Any, Watch]) -> None:
     _loaded(page, f"/pages/personas?customer={LOYAL}")
     assert page.locator("#persona-map circle").count() > 0
     assert page.locator("#lookup-result table tbody tr").count() >= 1
-    shot(page, "persona_map")
+    page.locator("#persona-map").scroll_into_view_if_needed()
+    page.locator("#persona-map").screenshot(
+        path=str(shot(page, "personas_page").with_name("persona_map.png"))
+    )
     watch.assert_clean("personas")
 
 
 def test_graph_explorer_draws_a_network_with_pictures(admin: tuple[Any, Watch]) -> None:
     page, watch = admin
     watch.clear()
-    _loaded(page, f"/pages/graph?product={PICTURED}&depth=2&max_nodes=40")
+    _loaded(page, f"/pages/graph?product={CROWDED}&depth=2&max_nodes=40")
     page.wait_for_selector("#network[data-ready=true]", timeout=30_000)
     nodes = page.evaluate("window.ragrecNetwork.body.data.nodes.get()")
     assert len(nodes) > 1
@@ -231,28 +245,29 @@ def test_widget_click_is_recorded_with_its_request_id(
     watch.assert_clean("analytics")
 
 
-@pytest.mark.parametrize(
-    "path",
-    [
-        "/",
-        "/pages/personas",
-        "/pages/visual-search?product=" + PICTURED,
-        "/pages/shop",
-        "/pages/analytics",
-        "/pages/explain?run=true",
-    ],
-)
-def test_pages_fit_a_phone(browser: Any, server: str, path: str) -> None:
+PHONE_PAGES = [
+    "/",
+    "/pages/personas",
+    f"/pages/visual-search?product={PICTURED}",
+    "/pages/analytics",
+    "/pages/explain?run=true",
+    f"/pages/graph?product={CROWDED}",
+    "/pages/shop",
+]
+
+
+def test_pages_fit_a_phone(browser: Any, server: str) -> None:
     context, watch = open_context(browser, server, PHONE)
     page = context.new_page()
     sign_in(page)
-    _loaded(page, path)
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 1, f"{path} is {overflow}px wider than a phone"
-    if path == "/pages/shop":
-        page.wait_for_selector("#product-carousel[data-request-id]")
-        shot(page, "shop_phone")
-    watch.assert_clean(f"{path} at phone width")
+    for path in PHONE_PAGES:
+        watch.clear()
+        _loaded(page, path)
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1, f"{path} is {overflow}px wider than a phone"
+        watch.assert_clean(f"{path} at phone width")
+    page.wait_for_selector("#product-carousel[data-request-id]")
+    shot(page, "shop_phone")
     context.close()
 
 
@@ -269,3 +284,56 @@ def test_api_docs_render_offline(browser: Any, server: str) -> None:
     assert not any(p.startswith("/pages") for p in spec["paths"])  # pages are not API
     watch.assert_clean("/schema")
     context.close()
+
+
+def test_browser_guide_and_bloom_phrases_run_on_the_sample(
+    server: str, sample_world: Driver, settings: Settings
+) -> None:
+    import html
+    import json
+
+    import httpx
+
+    from app.pages.guide import saved_queries
+    from ragrec.config import PROJECT_ROOT
+
+    guide = httpx.get(f"{server}/guides/ragrec.html", timeout=30)
+    assert guide.status_code == 200
+    assert guide.headers["access-control-allow-origin"] == "*"
+    queries = saved_queries()
+    assert {q.name for q in queries} >= {
+        "customer_journey",
+        "persona_top_products",
+        "co_purchase_neighbourhood",
+        "communities",
+    }
+    #: the sample's customers buy once or twice: no co-purchase or similarity edges there
+    sparse_on_sample = {"co_purchase_neighbourhood"}
+    for q in queries:
+        assert html.escape(q.title) in guide.text
+        records, _, _ = sample_world.execute_query(q.cypher, database_=settings.neo4j_database)
+        assert records or q.name in sparse_on_sample, f"{q.file} found nothing on the sample"
+    perspective = json.loads((PROJECT_ROOT / "app" / "bloom" / "ragrec.json").read_text())
+    assert {c["name"] for c in perspective["categories"]} == {
+        "Customer",
+        "Product",
+        "Category",
+        "Persona",
+    }
+    persona, product = sample_world.execute_query(
+        "MATCH (p:Persona) WITH p ORDER BY p.size DESC LIMIT 1 "
+        "MATCH (x:Product)<-[:PURCHASED]-() WITH p, x, count(*) AS n ORDER BY n DESC "
+        "RETURN p.name AS persona, x.name AS product LIMIT 1",
+        database_=settings.neo4j_database,
+    ).records[0]
+    values = {
+        "customer": pseudonymise_customer_id(LOYAL, settings.effective_pseudonym_key()),
+        "persona": persona,
+        "product": product,
+    }
+    for phrase in perspective["templates"]:
+        params = {p["name"].lstrip("$"): values[p["name"].lstrip("$")] for p in phrase["params"]}
+        records, _, _ = sample_world.execute_query(
+            phrase["cypher"], params, database_=settings.neo4j_database
+        )
+        assert records or phrase["text"].startswith("Bought with"), phrase["text"]
