@@ -44,25 +44,17 @@ def chromium_path() -> str:
 
 @pytest.fixture(scope="module")
 def sample_world(neo4j_driver: Driver, settings: Settings) -> Driver:
-    """data/sample in an emptied test graph, with image vectors in all three stores and
-    personas discovered (what `make demo` prepares, without text vectors)."""
+    """data/sample in an emptied test graph with image vectors in all three stores (the
+    `server` fixture adds personas while the server boots: what `make demo` prepares,
+    without text vectors)."""
     from ragrec.embeddings.pipeline import generate_embeddings
-    from ragrec.gds import gds_client
     from ragrec.graph.loader import load_data
-    from ragrec.personas.service import discover
     from ragrec.vectorstores.qdrant import close_edge_handles
 
     with neo4j_driver.session(database=settings.neo4j_database) as session:
         session.run(query("graph/wipe")).consume()
     load_data(SAMPLE, settings, neo4j_driver, show_progress=False, bulk=False)
     generate_embeddings(settings, neo4j_driver, text=False, image=True)
-    discover(
-        gds_client(neo4j_driver, settings),
-        neo4j_driver,
-        settings.neo4j_database,
-        seed=42,
-        stability=False,
-    )
     close_edge_handles()  # the embedded Qdrant shards are free for the server
     return neo4j_driver
 
@@ -78,7 +70,12 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(sample_world: Driver, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server(sample_world: Driver, settings: Settings) -> Iterator[str]:
+    """`ragrec serve` on a free port; personas are discovered while it starts (the pages
+    read them per request)."""
+    from ragrec.gds import gds_client
+    from ragrec.personas.service import discover
+
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log = ARTIFACTS / "serve.log"  # kept for a look after a failure
     port = _free_port()
@@ -92,7 +89,18 @@ def server(sample_world: Driver, tmp_path_factory: pytest.TempPathFactory) -> It
             cwd=PROJECT_ROOT,
         )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
+    try:
+        discover(
+            gds_client(sample_world, settings),
+            sample_world,
+            settings.neo4j_database,
+            seed=42,
+            stability=False,
+        )
+    except BaseException:
+        proc.kill()
+        raise
+    deadline = time.monotonic() + 120
     while True:
         if proc.poll() is not None:
             pytest.fail(f"ragrec serve exited {proc.returncode}: {log.read_text()[-3000:]}")
@@ -103,7 +111,7 @@ def server(sample_world: Driver, tmp_path_factory: pytest.TempPathFactory) -> It
             pass
         if time.monotonic() > deadline:
             proc.kill()
-            pytest.fail(f"ragrec serve did not answer in 90s: {log.read_text()[-3000:]}")
+            pytest.fail(f"ragrec serve did not answer in 120s: {log.read_text()[-3000:]}")
         time.sleep(0.3)
     yield base
     proc.send_signal(signal.SIGTERM)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -289,3 +290,27 @@ def test_thumbnail_widths_snap_up() -> None:
     assert [media.snap_width(w) for w in (1, 80, 81, 320, 5000)] == [80, 80, 160, 320, 1024]
     svg = media.placeholder_svg("<Trousers>")
     assert b"&lt;Trousers&gt;" in svg and svg.startswith(b"<svg")
+
+
+def test_browser_guide_reads_every_saved_query() -> None:
+    from app.pages.guide import BROWSER_DIR, saved_queries
+
+    queries = saved_queries()
+    assert len(queries) == len(list(BROWSER_DIR.glob("*.cypher")))
+    assert queries[0].name == "customer_journey"  # the guide's order
+    for q in queries:
+        assert q.description and "returns:" not in q.description
+        assert not any(line.startswith("//") for line in q.cypher.splitlines())
+        assert q.cypher.split()[0] in ("MATCH", "CALL")
+
+
+def test_demo_urls_name_where_secrets_live_not_the_secrets(tmp_path: Path) -> None:
+    from app.pages.urls import lines
+    from ragrec.config import Settings
+
+    settings = Settings(home=tmp_path, api_host="0.0.0.0", neo4j_http_port=7474)
+    text = "\n".join(lines(settings, port=8123))
+    assert "http://127.0.0.1:8123/" in text and "http://127.0.0.1:8123/schema" in text
+    assert "http://localhost:7474/browser/" in text
+    assert str(tmp_path / "secrets" / "neo4j_password") in text
+    assert ":play http://localhost:8123/guides/ragrec.html" in text
