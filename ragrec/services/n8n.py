@@ -99,7 +99,8 @@ def binary(settings: Settings) -> Path:
 
 
 def start(settings: Settings, timeout: float = 180) -> None:
-    """Start `n8n start` in the background (idempotent) and wait until /healthz answers."""
+    """Start `n8n start` in the background (idempotent) and wait until it has activated
+    its workflows (their webhooks answer) and /healthz answers."""
     install(settings)
     if _running_pid(settings) is None:
         if port_in_use(settings.n8n_port):
@@ -110,6 +111,7 @@ def start(settings: Settings, timeout: float = 180) -> None:
                 "port with RAGREC_N8N_PORT",
             )
         log = _log_file(settings)
+        offset = log.stat().st_size if log.exists() else 0
         with log.open("ab") as out:
             proc = subprocess.Popen(
                 [str(binary(settings)), "start"],
@@ -121,7 +123,10 @@ def start(settings: Settings, timeout: float = 180) -> None:
                 start_new_session=True,
             )
         _pid_file(settings).write_text(str(proc.pid))
-    if not wait_until(lambda: _healthy(settings), timeout, interval=1.0):
+        started_ok = wait_until(lambda: _activated(log, offset), timeout, interval=1.0)
+    else:
+        started_ok = True
+    if not started_ok or not wait_until(lambda: _healthy(settings), timeout, interval=1.0):
         raise ServiceError(
             NAME,
             f"did not answer on http://127.0.0.1:{settings.n8n_port}/healthz within "
@@ -165,10 +170,11 @@ def status(settings: Settings) -> ServiceStatus:
 def cli(settings: Settings, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """Run an n8n CLI command (`import:workflow`, `execute`...) against the user folder."""
     install(settings)
+    env = environment(settings)
     try:
         return subprocess.run(
             [str(binary(settings)), *args],
-            env=environment(settings),
+            env=env,
             cwd=settings.n8n_user_folder,
             capture_output=True,
             text=True,
@@ -203,7 +209,11 @@ def environment(settings: Settings) -> dict[str, str]:
             "N8N_AI_ENABLED": "false",
             "N8N_SECURE_COOKIE": "false",
             "N8N_ENFORCE_SETTINGS_FILE_PERMISSIONS": "true",
-            "N8N_RUNNERS_ENABLED": "true",
+            # Code nodes run in n8n's own process: no task broker port per instance (a CLI
+            # `execute` beside the server would need its own)
+            "N8N_RUNNERS_ENABLED": "false",
+            "DB_SQLITE_POOL_SIZE": "2",
+            "N8N_GIT_NODE_DISABLE_BARE_REPOS": "true",
             "N8N_BLOCK_ENV_ACCESS_IN_NODE": "false",
             "GENERIC_TIMEZONE": "UTC",
             "TZ": "UTC",
@@ -283,6 +293,14 @@ def _running_pid(settings: Settings) -> int | None:
     except ValueError:
         return None
     return pid if _alive(pid) else None
+
+
+def _activated(log: Path, offset: int) -> bool:
+    """n8n answers /healthz before it has activated the workflows (and registered their
+    webhooks); it logs this line once it has."""
+    with log.open("rb") as fh:
+        fh.seek(offset)
+        return b"Editor is now accessible via" in fh.read()
 
 
 def _healthy(settings: Settings) -> bool:
