@@ -16,9 +16,10 @@
    - `community x cluster`: a persona per (community, cluster) intersection;
    - `cluster split by community`: clusters, where a cluster above `max_share` of
      the customers is split by its large communities.
-   Groups smaller than the minimum persona size merge, as a group, into the persona
-   with the nearest centroid; noise points go one by one to the nearest centroid and
-   are flagged (`via = "noise"`), never dropped.
+   Members of groups smaller than the minimum persona size, and noise points, join the
+   persona of most of their `assign_neighbours` nearest clustered customers (a
+   distance-weighted vote) and are flagged (`via = "merged_small_intersection"` or
+   `"noise"`), never dropped.
 4. A persona still above `max_share` is re-clustered on its own members (PCA and
    HDBSCAN refitted on them; when HDBSCAN sees one diffuse mass, k-means into the
    fewest parts below `max_share`), `max_split_depth` times at most: real shops have
@@ -28,9 +29,10 @@
    seeded sample) and, when a second embedding of the same customers is given (FastRP
    with another seed), the ARI between the personas found on the two. The chosen
    candidate is the one with the best silhouette among those with at least two
-   personas, none above `max_share` and stability >= `min_stability`; failing that,
-   among those with at least two personas: none above `max_share` first, then the
-   most stable, then the best silhouette (the report shows what fell short).
+   personas, silhouette >= `min_silhouette`, none above `max_share` and stability >=
+   `min_stability`; failing that, among those with two personas and that silhouette:
+   none above `max_share` first, then the most stable, then the best silhouette (the
+   report shows what fell short).
 6. The data is reported **structureless** (`PersonaClustering.structureless`, with
    `reason`) when no candidate finds two personas, or the best silhouette is below
    `min_silhouette`: then no persona should be written, rather than one persona for
@@ -51,6 +53,7 @@ import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 from sklearn.metrics import adjusted_rand_score, silhouette_score
+from sklearn.neighbors import KNeighborsClassifier
 
 VIA_CLUSTER = "cluster"
 VIA_MERGED = "merged_small_intersection"
@@ -69,6 +72,7 @@ class ClusteringConfig:
     min_cluster_size: int | None = None  # fixed HDBSCAN size; None = try the fractions
     min_cluster_fractions: tuple[float, ...] = (0.01, 0.02, 0.04)
     min_samples: int = 5
+    assign_neighbours: int = 15  # noise and small groups: vote of this many neighbours
     crossing: str = "auto"  # auto (try CROSSINGS) or one of CROSSINGS
     max_share: float = 0.4  # a persona above this share of the customers is re-clustered
     max_split_depth: int = 3
@@ -270,15 +274,18 @@ def _choose(
     def stab(c: Candidate) -> float:
         return c.stability_ari if c.stability_ari is not None else 1.0
 
+    separated = [c for c in several if sil(c[0]) >= config.min_silhouette]
+    if not separated:  # reported as structureless by the caller
+        return max(several, key=lambda c: sil(c[0]))
     usable = [
         c
-        for c in several
+        for c in separated
         if c[0].largest_share <= config.max_share and stab(c[0]) >= config.min_stability
     ]
     if usable:
         return max(usable, key=lambda c: (sil(c[0]), stab(c[0]), -c[0].largest_share))
     return max(
-        several,
+        separated,
         key=lambda c: (
             c[0].largest_share <= config.max_share,
             stab(c[0]) >= config.min_stability,
@@ -369,9 +376,9 @@ def _partition(
     centroids = _centroids(x, labels, len(keys))
     noise = np.flatnonzero(labels < 0)
     if noise.size:
-        labels[noise] = np.argmax(x[noise] @ centroids.T, axis=1)
+        labels[noise] = _vote(z, labels, noise, centroids, x, config.assign_neighbours)
         for i in noise.tolist():
-            if via[i] != VIA_SPLIT:
+            if via[i] == VIA_CLUSTER:
                 via[i] = VIA_NOISE
         centroids = _centroids(x, labels, len(keys))
     labels, centroids, keys = _order_by_size(labels, centroids, keys)
@@ -449,7 +456,8 @@ def _split_by_community(
 def _merge_small(
     x: np.ndarray, groups: dict[tuple[int, int], np.ndarray], min_size: int, via: list[str]
 ) -> tuple[np.ndarray, list[tuple[int, int]]]:
-    """Labels of the groups >= min_size; smaller groups join the nearest big one."""
+    """Labels of the groups >= min_size; members of smaller groups are flagged (and left
+    at -1, to be assigned with the noise by their neighbours' vote)."""
     n = x.shape[0]
     ordered = sorted(groups.items(), key=lambda kv: (-kv[1].size, kv[0]))
     keys = [k for k, m in ordered if m.size >= min_size]
@@ -458,15 +466,30 @@ def _merge_small(
         labels[groups[key]] = j
     if not keys:
         return labels, keys
-    centroids = _centroids(x, labels, len(keys))
     for _key, members in ordered:
-        if members.size >= min_size:
-            continue
-        centre = l2_normalise(x[members].mean(axis=0, keepdims=True))[0]
-        labels[members] = int(np.argmax(centroids @ centre))
-        for i in members.tolist():
-            via[i] = VIA_MERGED
+        if members.size < min_size:
+            for i in members.tolist():
+                via[i] = VIA_MERGED
     return labels, keys
+
+
+def _vote(
+    z: np.ndarray,
+    labels: np.ndarray,
+    todo: np.ndarray,
+    centroids: np.ndarray,
+    x: np.ndarray,
+    k: int,
+) -> np.ndarray:
+    """Personas of the `todo` rows: majority (distance-weighted) of their k nearest
+    labelled customers in the reduced space, which follows a persona's shape better
+    than its centroid; the nearest centroid when too few customers are labelled."""
+    known = np.flatnonzero(labels >= 0)
+    if known.size < k:
+        return np.asarray(np.argmax(x[todo] @ centroids.T, axis=1), dtype=np.int64)
+    model = KNeighborsClassifier(n_neighbors=k, weights="distance")
+    model.fit(z[known], labels[known])
+    return np.asarray(model.predict(z[todo]), dtype=np.int64)
 
 
 def _drop_small(
