@@ -391,9 +391,9 @@ OPEN_LOOP_TARGETS = ("health", "homepage", "product", "cart")
 
 def vegeta_binary(home: Path) -> Path:
     """vegeta from the project home (`make setup` installs it there) or the PATH."""
-    local = home / "bin" / "vegeta"
-    if local.is_file():
-        return local
+    for local in (home / "bin" / "vegeta", PROJECT_ROOT / ".ragrec" / "bin" / "vegeta"):
+        if local.is_file():
+            return local
     found = shutil.which("vegeta")
     if found:
         return Path(found)
