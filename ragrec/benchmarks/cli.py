@@ -120,6 +120,9 @@ def register_pipeline(bench: typer.Typer) -> None:
         gds: Annotated[bool, typer.Option(help="also run GDS + personas")] = False,
         requests: Annotated[int, typer.Option(min=10, help="in-process homepage requests")] = 200,
         json_file: Annotated[Path | None, typer.Option("--json", help="write JSON here")] = None,
+        work_dir: Annotated[
+            Path | None, typer.Option(help="keep the generated data here (API benchmark ids)")
+        ] = None,
     ) -> None:
         """Generate, load, refresh (each step) and serve at a scale: seconds, peak Neo4j
         heap used and Python RSS per step."""
@@ -129,7 +132,7 @@ def register_pipeline(bench: typer.Typer) -> None:
 
         err = Console(stderr=True)
         try:
-            result = pipeline.run(scale, force=force, gds=gds, requests=requests)
+            result = pipeline.run(scale, force=force, gds=gds, requests=requests, work_dir=work_dir)
         except (ValueError, RuntimeError) as exc:
             err.print(f"[red]error[/red] {exc}")
             raise typer.Exit(2) from exc
