@@ -472,6 +472,7 @@ class ExplorerController(Controller):
             request,
             days=days,
             chart=vm.daily_chart(daily),
+            daily=daily,
             rates=vm.context_rates(daily),
             perf=perf,
             tops=vm.top_lists(recommended["items"], bought["items"] or bought_all["items"]),

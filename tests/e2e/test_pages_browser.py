@@ -289,10 +289,10 @@ def test_api_docs_render_offline(browser: Any, server: str) -> None:
 def test_browser_guide_and_bloom_phrases_run_on_the_sample(
     server: str, sample_world: Driver, settings: Settings
 ) -> None:
-    import html
     import json
 
     import httpx
+    from markupsafe import escape
 
     from app.pages.guide import saved_queries
     from ragrec.config import PROJECT_ROOT
@@ -310,7 +310,7 @@ def test_browser_guide_and_bloom_phrases_run_on_the_sample(
     #: the sample's customers buy once or twice: no co-purchase or similarity edges there
     sparse_on_sample = {"co_purchase_neighbourhood"}
     for q in queries:
-        assert html.escape(q.title) in guide.text
+        assert str(escape(q.title)) in guide.text  # as Jinja escapes it
         records, _, _ = sample_world.execute_query(q.cypher, database_=settings.neo4j_database)
         assert records or q.name in sparse_on_sample, f"{q.file} found nothing on the sample"
     perspective = json.loads((PROJECT_ROOT / "app" / "bloom" / "ragrec.json").read_text())
