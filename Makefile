@@ -10,6 +10,8 @@ PORT ?= 8000
 
 setup: $(STAMP)
 	$(BIN)/ragrec setup
+	@# engine: vegeta, the open-loop load generator of `ragrec benchmark api --rate` (Go module)
+	@test -x .ragrec/bin/vegeta || { command -v go >/dev/null && GOBIN=$$PWD/.ragrec/bin go install github.com/tsenart/vegeta/v12@v12.12.0; } || echo "vegeta not installed (needs Go): only 'ragrec benchmark api --rate' needs it"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "RagRec needs Python 3.11, found " + sys.version.split()[0])'
