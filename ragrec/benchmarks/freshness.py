@@ -217,9 +217,8 @@ def run(
         if worker is not None:
             _stop(worker)
         if not keep:
-            _cleanup(
-                driver, settings, made_products, [_pseudonym(settings, c) for c in made_customers]
-            )
+            customers = [_pseudonym(settings, c) for c in made_customers]
+            _cleanup(driver, settings, made_products, customers, used_pairs)
         driver.close()
         http.close()
     return {
@@ -311,15 +310,18 @@ def _until(check: Any, began: float, timeout: float) -> float | None:
 
 def _lonely_pairs(driver: Driver, settings: Settings, n: int) -> list[tuple[str, str]]:
     records, _, _ = driver.execute_query(
-        query("worker/lonely_products"), limit=2 * n, database_=settings.neo4j_database
+        query("worker/lonely_products"),
+        limit=4 * n,
+        max_links=20,
+        database_=settings.neo4j_database,
     )
-    ids = [r["product_id"] for r in records]
-    if len(ids) < 2 * n:
+    pairs = [(r["a"], r["b"]) for r in records]
+    if len(pairs) < n:
         raise FreshnessError(
-            f"needs {2 * n} products without bought-together links, the graph has {len(ids)}; "
-            "use fewer --events"
+            f"needs {n} pairs of products never bought together (each with under 20 links), "
+            f"the graph has {len(pairs)}; use fewer --events"
         )
-    return [(ids[2 * i], ids[2 * i + 1]) for i in range(n)]
+    return pairs[:n]
 
 
 def _embedded_products(driver: Driver, settings: Settings, n: int) -> list[dict[str, Any]]:
@@ -359,11 +361,18 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
-def _cleanup(driver: Driver, settings: Settings, products: list[str], customers: list[str]) -> None:
+def _cleanup(
+    driver: Driver,
+    settings: Settings,
+    products: list[str],
+    customers: list[str],
+    pairs: list[tuple[str, str]],
+) -> None:
     driver.execute_query(
         query("worker/delete_benchmark_data"),
         products=products,
         customers=customers,
+        pairs=[list(p) for p in pairs],
         database_=settings.neo4j_database,
     )
 
