@@ -54,7 +54,7 @@ from ragrec.recommender import ranker as ranker_mod
 from ragrec.recommender.engine import FusionConfig, Recommender
 from ragrec.recommender.fusion import FusionStrategy, RRFFusion, WeightedFusion
 from ragrec.recommender.graph_prep import prepare_graph
-from ragrec.recommender.rerank import CrossEncoderReranker, RerankerUnavailable
+from ragrec.recommender.rerank import CrossEncoderReranker, RerankerUnavailable, profile_query
 from ragrec.recommender.rules import BusinessRules
 from ragrec.recommender.tuning import pool_ndcg, tune_fusion
 from ragrec.recommender.types import CandidatePool, Scored
@@ -275,6 +275,27 @@ def _homepage_eval(
         train_pools, train_labels, pools_a, labels_a, rules, settings, opts, report, console
     )
     chosen_name, chosen = _choose(strategies, pools_b, labels_b, rules, opts, report, console)
+    rerank = False
+    if reranker is not None and pools_b:  # the cross-encoder on top, chosen the same way
+        with Recommender(driver, settings, rules=rules, reranker=reranker) as rec:
+            lists = [
+                [i.product_id for i in rec.finish(
+                    p, k=opts.k, fusion=chosen, rerank_query=profile_query(p.profile)
+                ).items]
+                for p in pools_b
+            ]  # fmt: skip
+        score = _mean_ndcg(lists, labels_b, opts.k)
+        best = max(v[f"ndcg@{opts.k}"] for v in report.validation)
+        report.validation.append(
+            {"name": f"{chosen_name} + cross-encoder", f"ndcg@{opts.k}": score,
+             "requests": len(pools_b)}
+        )  # fmt: skip
+        if score > best:
+            rerank = True
+            for v in report.validation:
+                v.pop("chosen", None)
+            report.validation[-1]["chosen"] = True
+            chosen_name = f"{chosen_name} + cross-encoder"
     for st in stages:
         st.pools = []
     val_stage.pools = []
@@ -315,7 +336,8 @@ def _homepage_eval(
             for c, rel in zip(customers, relevant, strict=True):
                 t = time.perf_counter()
                 pool = _homepage_pool(rec, asof, c, opts)
-                res = rec.finish(pool, k=LIST_LENGTH, fusion=chosen)
+                query = profile_query(pool.profile) if rerank else None
+                res = rec.finish(pool, k=LIST_LENGTH, fusion=chosen, rerank_query=query)
                 lat.append((time.perf_counter() - t) * 1000)
                 lists.append([i.product_id for i in res.items])
                 recall.add(pool, rel)
