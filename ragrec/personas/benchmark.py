@@ -36,7 +36,7 @@ from ragrec.personas.clustering import (
 )
 
 console = Console(stderr=True)
-out = Console()
+out = Console(width=150)
 RESULTS = Path("benchmarks/results")
 
 
