@@ -6,8 +6,11 @@ client address. `X-Forwarded-For` names the client only when the request comes f
 of `api_trusted_proxies`. Limits: `api_rate_limit` for anonymous callers, and per scope
 `api_rate_limit_scopes` (0 = no limit; an `events` key is not limited by default).
 
-One `INSERT ... ON CONFLICT DO UPDATE ... RETURNING` per request. If PostgreSQL does not
-answer, counting falls back to this process for a few seconds (never fails a request).
+Each worker adds its hits to the shared row with `INSERT ... ON CONFLICT DO UPDATE ...
+RETURNING`: for every hit when the limit is small (below FLUSH_SHARE), else in batches of
+limit/FLUSH_SHARE hits or every FLUSH_S seconds, so a generous limit costs no round trip
+per request and N workers overshoot it by at most about N/FLUSH_SHARE. If PostgreSQL does
+not answer, counting falls back to this process for a few seconds (never fails a request).
 """
 
 from __future__ import annotations
@@ -43,9 +46,12 @@ _SCHEMA = (
     "PRIMARY KEY (bucket, window_start))"
 )
 _HIT = (
-    f"INSERT INTO {TABLE} (bucket, window_start, hits) VALUES (%s, %s, 1) "
-    f"ON CONFLICT (bucket, window_start) DO UPDATE SET hits = {TABLE}.hits + 1 RETURNING hits"
+    f"INSERT INTO {TABLE} (bucket, window_start, hits) VALUES (%s, %s, %s) "
+    f"ON CONFLICT (bucket, window_start) DO UPDATE SET hits = {TABLE}.hits + %s RETURNING hits"
 )
+#: a worker flushes its hits after limit/FLUSH_SHARE of them, or FLUSH_S seconds
+FLUSH_SHARE = 50
+FLUSH_S = 0.25
 
 
 def client_address(scope: Scope, trusted: list[str]) -> str:
@@ -102,12 +108,16 @@ class RateLimiter:
         self._down_until = 0.0
         self._local: dict[tuple[str, int], int] = {}
         self._local_window = -1
+        self._batched: dict[str, list[float]] = {}
+        self._batched_window = -1
         self._hits = 0
 
-    async def hit(self, bucket: str, window: int) -> int:
+    async def hit(self, bucket: str, window: int, limit: int) -> int:
+        """The bucket's count in this window, this request included (an estimate between
+        flushes: this worker's unflushed hits on top of the last shared total)."""
         if time.monotonic() >= self._down_until:
             try:
-                return await self._hit_shared(bucket, window)
+                return await self._hit_batched(bucket, window, limit)
             except Exception as exc:  # never fail a request for the limiter
                 self._down_until = time.monotonic() + BACKOFF_S
                 log.warning(
@@ -120,7 +130,26 @@ class RateLimiter:
         self._local[(bucket, window)] = count
         return count
 
-    async def _hit_shared(self, bucket: str, window: int) -> int:
+    async def _hit_batched(self, bucket: str, window: int, limit: int) -> int:
+        """Hits go to PostgreSQL in batches: every hit when the limit is small, else every
+        limit/FLUSH_SHARE hits or FLUSH_S seconds, so a generous limit costs no round trip
+        per request and workers together overshoot it by at most a few percent."""
+        if window != self._batched_window:
+            self._batched.clear()
+            self._batched_window = window
+        state = self._batched.setdefault(bucket, [0, 0, time.monotonic()])  # pending, shared, t
+        state[0] += 1
+        every = max(1, limit // FLUSH_SHARE)
+        if state[0] >= every or time.monotonic() - state[2] >= FLUSH_S:
+            pending, state[0], state[2] = int(state[0]), 0, time.monotonic()
+            try:
+                state[1] = await self._hit_shared(bucket, window, pending)
+            except Exception:
+                state[0] += pending  # counted locally meanwhile; flushed next time
+                raise
+        return int(state[1] + state[0])
+
+    async def _hit_shared(self, bucket: str, window: int, hits: int = 1) -> int:
         if self._pool is None:
             self._pool = AsyncConnectionPool(
                 self.settings.effective_pg_dsn(),
@@ -137,7 +166,7 @@ class RateLimiter:
             if not self._ready:
                 await conn.execute(_SCHEMA)
                 self._ready = True
-            row = await (await conn.execute(_HIT, (bucket, window))).fetchone()
+            row = await (await conn.execute(_HIT, (bucket, window, hits, hits))).fetchone()
             self._hits += 1
             if self._hits % 500 == 0:
                 await conn.execute(f"DELETE FROM {TABLE} WHERE window_start < %s", (window - 1,))
@@ -166,7 +195,7 @@ class RateLimiter:
                 return
             now = time.time()
             window = int(now // self.unit_s)
-            count = await self.hit(bucket, window)
+            count = await self.hit(bucket, window, limit)
             if count <= limit:
                 await app(scope, receive, send)
                 return

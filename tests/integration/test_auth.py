@@ -7,6 +7,7 @@ dedup by content, short escaped error excerpts, and no shop id in the access log
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import logging
@@ -17,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import polars as pl
+import psycopg
 import pytest
 from litestar.testing import TestClient
 from neo4j import Driver
@@ -283,7 +285,34 @@ def test_keys_file_is_generated_once_with_private_permissions(
     assert local.effective_api_keys() == first  # not regenerated
 
 
-# (rate limits: test_cache.py, against two server workers)
+# (rate limits across two server workers: test_cache.py)
+
+
+def test_generous_limits_are_counted_in_batches_and_still_hold(
+    sample: Driver, settings: Settings
+) -> None:
+    """A limit of 100 flushes every 2 hits to PostgreSQL: the 101st request is refused
+    and the shared row holds the count."""
+    key = f"r-{uuid.uuid4().hex}"
+    limited = keyed(
+        settings,
+        api_keys={**KEYS, "read": [key]},
+        api_rate_limit=1000,
+        api_rate_limit_unit="day",
+        api_rate_limit_scopes={"read": 100},
+    )
+    with TestClient(app=create_app(limited)) as local:
+        codes = [
+            local.get("/api/v1/personas", headers={"X-API-Key": key}).status_code
+            for _ in range(101)
+        ]
+        assert codes == [200] * 100 + [429], codes[-5:]
+    key_id = hashlib.sha256(key.encode()).hexdigest()[:16]
+    with psycopg.connect(settings.effective_pg_dsn()) as conn:
+        row = conn.execute(
+            "SELECT max(hits) FROM api_rate_limit WHERE bucket = %s", (f"key:{key_id}",)
+        ).fetchone()
+    assert row is not None and 100 <= row[0] <= 101
 
 
 # -- input hygiene -------------------------------------------------------------------------------
