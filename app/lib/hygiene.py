@@ -100,7 +100,7 @@ def configure_pillow(max_pixels: int) -> None:
 # -- logs ---------------------------------------------------------------------------------------
 
 _PATH_IDS = re.compile(r"(/(?:persona|privacy/customers)/)[^/?\s]+")
-_QUERY_IDS = re.compile(r"((?:^|[?&])customer_id=)[^&\s]*")
+_QUERY_IDS = re.compile(r"((?:^|[?&])customer(?:_id)?=)[^&\s]*")  # API and pages
 REDACTED = "<redacted>"
 
 

@@ -439,5 +439,9 @@ def test_shop_ids_never_reach_the_access_log() -> None:
     )
     RedactIds().filter(record)
     assert KNOWN not in record.getMessage() and "customer_id=<redacted>" in record.getMessage()
-    for path in (f"/api/v1/persona/{KNOWN}", f"/api/v1/privacy/customers/{KNOWN}/export"):
+    for path in (
+        f"/api/v1/persona/{KNOWN}",
+        f"/api/v1/privacy/customers/{KNOWN}/export",
+        f"/pages/personas?customer={KNOWN}",
+    ):
         assert KNOWN not in redact(path)
