@@ -8,7 +8,7 @@ endpoints for N minutes while interactions stream in and a persona refresh runs.
   (`max_in_flight`) so the generator's memory is bounded; a request that finds the cap
   reached counts as an error ("overload").
 * **Interactions**: `events_rate` POST /interactions per second (views, cart adds,
-  purchases) with an `events` key.
+  wishlist adds) with an `events` key.
 * **Persona refresh**: `ragrec discover-personas` (GDS + clustering) runs once, starting
   at a third of the run; its exit code and duration are reported.
 * **Memory**: RSS of the API server (with its worker processes), Neo4j and PostgreSQL
@@ -50,7 +50,7 @@ DEFAULT_DATA = PROJECT_ROOT / "data" / "sample" / "transactions_sample.parquet"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 MIX = (("homepage", 0.6), ("product", 0.25), ("cart", 0.15))
 SERVE = [sys.executable, "-m", "ragrec.cli", "serve"]
-EVENT_TYPES = (("view", 0.7), ("cart_add", 0.2), ("purchase", 0.1))
+EVENT_TYPES = (("view", 0.7), ("cart_add", 0.2), ("wishlist_add", 0.1))
 
 
 class SoakError(RuntimeError):
