@@ -121,7 +121,7 @@ class Settings(BaseSettings):
 
     # Engine v2 (issue #10, helper "engine"): offline jobs and the request path
     rec_query_timeout_s: float = Field(
-        default=2.0, gt=0, description="timeout of every request-path Neo4j call"
+        default=5.0, gt=0, description="timeout (s) of every request-path Neo4j call"
     )
     jobs_read_batch: int = Field(
         default=20_000, ge=100, description="customers per export page (purchases export)"

@@ -121,7 +121,10 @@ def graph(neo4j_driver: Driver, settings: Settings) -> Iterator[Driver]:
 
 @pytest.fixture()
 def rec(graph: Driver, settings: Settings, tmp_path: Path) -> Iterator[Recommender]:
-    local = settings.model_copy(update={"rec_models_dir": tmp_path / "models"})
+    # a generous query timeout: the shared test box is loaded, a cold plan can take seconds
+    local = settings.model_copy(
+        update={"rec_models_dir": tmp_path / "models", "rec_query_timeout_s": 30.0}
+    )
     with Recommender(graph, local, params=GeneratorParams(window_days=365)) as r:
         yield r
 
@@ -260,7 +263,10 @@ def test_weighted_strategy_and_config(rec: Recommender) -> None:
 def test_search_with_tiny_cross_encoder(
     graph: Driver, settings: Settings, tiny_cross_encoder: Path, tmp_path: Path
 ) -> None:
-    local = settings.model_copy(update={"rec_models_dir": tmp_path / "models"})
+    # a generous query timeout: the shared test box is loaded, a cold plan can take seconds
+    local = settings.model_copy(
+        update={"rec_models_dir": tmp_path / "models", "rec_query_timeout_s": 30.0}
+    )
     reranker = CrossEncoderReranker(str(tiny_cross_encoder))
     with Recommender(graph, local, reranker=reranker) as r:
         result = r.search("dress", "bob", k=5)
@@ -289,7 +295,10 @@ class _LooksLike:
 def test_retriever_interface_adds_look_alikes(
     graph: Driver, settings: Settings, tmp_path: Path
 ) -> None:
-    local = settings.model_copy(update={"rec_models_dir": tmp_path / "models"})
+    # a generous query timeout: the shared test box is loaded, a cold plan can take seconds
+    local = settings.model_copy(
+        update={"rec_models_dir": tmp_path / "models", "rec_query_timeout_s": 30.0}
+    )
     with Recommender(graph, local, visual=_LooksLike()) as r:
         result = r.homepage("alice", k=10)
         shirt = next(i for i in result.items if i.product_id == "0000000012")
