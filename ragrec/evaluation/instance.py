@@ -41,6 +41,8 @@ def throwaway_neo4j(
         apoc_version=base.apoc_version,
         pseudonym_key=secrets.token_hex(16),
         rec_models_dir=home / "models",
+        # quality, not latency, is measured here: a loaded machine must not drop sources
+        rec_query_timeout_s=max(base.rec_query_timeout_s, 60.0),
     )
     install_dir = settings.neo4j_home
     (install_dir / "conf").mkdir(parents=True)

@@ -345,6 +345,8 @@ def _homepage_eval(
     _add_system(report, chosen_name, "ours", lists, relevant, len(catalogue), lat, opts)
     report.systems[-1].chosen = True
     report.candidate_recall = recall.result()
+    if recall.degraded:
+        report.notes.append(f"requests with a failed graph source: {recall.degraded}")
     _significance(report, opts)
     return report
 
@@ -527,6 +529,8 @@ def _basket_eval(
     _add_system(report, chosen_name, "ours", lists, relevant, len(catalogue), lat, opts)
     report.systems[-1].chosen = True
     report.candidate_recall = recall.result()
+    if recall.degraded:
+        report.notes.append(f"requests with a failed graph source: {recall.degraded}")
     _significance(report, opts)
     report.notes.append("basket mode: no text query, so no cross-encoder rows")
     return report
@@ -640,10 +644,13 @@ class _RecallCounter:
 
     def __init__(self) -> None:
         self.hits: dict[str, int] = {}
+        self.degraded: dict[str, int] = {}
         self.total = 0
 
     def add(self, pool: CandidatePool, relevant: set[str]) -> None:
         self.total += len(relevant)
+        for source in getattr(pool, "degraded", []) or []:
+            self.degraded[source] = self.degraded.get(source, 0) + 1
         union: set[str] = set()
         for source, items in pool.lists.items():
             ids = {c.product_id for c in items}
