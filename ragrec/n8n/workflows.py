@@ -253,7 +253,8 @@ def purchase_event() -> Flow:
         "RagRec · purchase event",
         "POST {customer_id, items: [{product_id, price, qty}], ts} to "
         "/webhook/ragrec/purchase: the purchase is stored and bought-together links of the "
-        "bought products are refreshed (cypher/n8n/refresh_co_purchase_changed).",
+        "bought products are refreshed (cypher/n8n/refresh_co_purchase_changed) and the "
+        "cached answers dropped.",
     )
     w = f.add(n.webhook("Webhook", "ragrec/purchase", "purchase_event"))
     a = f.add(
@@ -276,15 +277,16 @@ def purchase_event() -> Flow:
         a,
     )
     r = f.add(n.rows(), q)
+    x = f.add(n.api("Clear cached answers", "POST", "cache/clear", "{}"), r)
     f.add(
         n.code(
             "Answer",
             "const rec = $('Record purchase').first().json;\n"
-            "const refreshed = $input.first().json;\n"
+            "const refreshed = $('Rows').first().json;\n"
             "return [{ json: { ok: true, recorded: rec.recorded, product_ids: rec.product_ids, "
             "refreshed } }];",
         ),
-        r,
+        x,
     )
     return f
 

@@ -16,8 +16,10 @@ updates what changed only:
 * the precomputed lists (`ragrec.jobs` families), at most every `worker_lists_interval_s`
   while purchases keep arriving: they rank the whole recent history, so they are rebuilt
   whole (new version, then switch) rather than per customer;
-* the cached answers: the changed customers' entries are dropped in every API worker
-  (the shared cache in PostgreSQL), everything after a list rebuild.
+* the cached answers (the shared cache in PostgreSQL, for every API worker): everything
+  when purchases or products arrived (bought-together and similar answers of any customer
+  change), only the changed customers' entries for other events, everything after a list
+  rebuild. A cached answer is thus at most one interval older than the data it reflects.
 
 A step that fails is reported and retried from the same watermarks at the next tick.
 """
@@ -142,10 +144,14 @@ class Worker:
         if customers:
             self._guard(report, "personas", lambda: self._personas(report))
         if customers or products:
+            # new co-purchase links or products change answers of every customer (product
+            # pages, bought-together, similar): those drop everything; events alone only
+            # their customers' answers
+            everything = bool(bought or products)
             self._guard(
                 report,
                 "cache",
-                lambda: self._invalidate(customers, everything=bool(products), report=report),
+                lambda: self._invalidate(customers, everything=everything, report=report),
             )
         if not report.errors:
             self._write(
