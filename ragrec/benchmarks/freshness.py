@@ -311,14 +311,14 @@ def _until(check: Any, began: float, timeout: float) -> float | None:
 def _lonely_pairs(driver: Driver, settings: Settings, n: int) -> list[tuple[str, str]]:
     records, _, _ = driver.execute_query(
         query("worker/lonely_products"),
-        limit=4 * n,
-        max_links=20,
+        limit=20 * n,
+        max_links=40,
         database_=settings.neo4j_database,
     )
     pairs = [(r["a"], r["b"]) for r in records]
     if len(pairs) < n:
         raise FreshnessError(
-            f"needs {n} pairs of products never bought together (each with under 20 links), "
+            f"needs {n} pairs of products never bought together (each with under 40 links), "
             f"the graph has {len(pairs)}; use fewer --events"
         )
     return pairs[:n]
