@@ -177,6 +177,7 @@ class Recommender:
             driver, self.database, settings.rec_query_timeout_s, self._pool, source_templates
         )
         self._live: tuple[float, set[str]] = (-1e9, set())
+        self._ref_date: tuple[float, date | None] = (-1e9, None)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False)
@@ -258,8 +259,13 @@ class Recommender:
     def profile(self, customer_id: str | None, as_of: date | None = None) -> Profile:
         when = as_of or FAR_FUTURE
         if customer_id is None:
-            rows = self.graph.rows("reference_date", as_of=when)
-            return Profile(None, ref_date=_native(rows[0]["ref_date"]) if rows else None)
+            checked, ref = self._ref_date
+            if as_of is not None or time.monotonic() - checked > 60:
+                rows = self.graph.rows("reference_date", as_of=when)
+                ref = _native(rows[0]["ref_date"]) if rows else None
+                if as_of is None:  # "today" of the live graph, re-read every minute
+                    self._ref_date = (time.monotonic(), ref)
+            return Profile(None, ref_date=ref)
         rows = self.graph.rows(
             "customer_profile",
             customer_id=customer_id,
