@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 from browser_support import (
     ADMIN_KEY,
+    ARTIFACTS,
     LAPTOP,
     PHONE,
     SAMPLE,
@@ -163,10 +164,9 @@ def test_persona_map_and_lookup(admin: tuple[Any, Watch]) -> None:
     _loaded(page, f"/pages/personas?customer={LOYAL}")
     assert page.locator("#persona-map circle").count() > 0
     assert page.locator("#lookup-result table tbody tr").count() >= 1
-    page.locator("#persona-map").scroll_into_view_if_needed()
-    page.locator("#persona-map").screenshot(
-        path=str(shot(page, "personas_page").with_name("persona_map.png"))
-    )
+    shot(page, "personas_page")
+    map_section = page.locator("section[aria-labelledby=map-h]")  # the map and its legend
+    map_section.screenshot(path=str(ARTIFACTS / "persona_map.png"))
     watch.assert_clean("personas")
 
 
