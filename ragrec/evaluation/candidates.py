@@ -82,7 +82,7 @@ class AsOf:
         *,
         params: Mapping[str, Mapping[str, Any]] | None = None,
         n_candidates: int = 50,
-        ease_max_items: int = 5000,
+        ease_max_items: int = 3000,
         block_items: int = 1024,
     ) -> None:
         self.as_of = as_of

@@ -85,7 +85,7 @@ class EvalOptions:
     cross_encoder: str | None = None
     personas: bool = True
     seed: int = 0
-    ease_max_items: int = 5000
+    ease_max_items: int = 3000
     block_items: int = 1024
 
 

@@ -159,7 +159,7 @@ def evaluate(
     candidates: Annotated[int, typer.Option(min=5, help="candidates per model source")] = 50,
     ease_max_items: Annotated[
         int, typer.Option(min=10, help="EASE's items (memory: items^2 x 8 bytes)")
-    ] = 5000,
+    ] = 3000,
 ) -> None:
     """Offline evaluation in a throwaway Neo4j: every baseline and our strategy, each
     chosen on validation; the test period scored once; paired bootstrap vs the best
