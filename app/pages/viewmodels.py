@@ -6,6 +6,7 @@ each page's shape is unit-tested without a server.
 from __future__ import annotations
 
 import math
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -181,9 +182,12 @@ def persona_map(
     width: int = 640,
     height: int = 420,
     pad: int = 16,
+    jitter: float = 3.0,
 ) -> PersonaMap:
     """The customers' behaviour embeddings on a 2-D PCA map, one colour per persona
-    (customers without one are grey). Rows: `id`, `persona_id`, `embedding`."""
+    (customers without one are grey). Rows: `id`, `persona_id`, `embedding`. Customers
+    with the same behaviour share a point; a small stable jitter (by id, at most
+    `jitter` pixels) keeps a crowd visible as a crowd."""
     rows = [r for r in rows if r.get("embedding")]
     dims = {len(r["embedding"]) for r in rows}
     if len(dims) > 1:  # a half-finished re-embedding: keep the most common dimension
@@ -201,10 +205,22 @@ def persona_map(
         pid = r.get("persona_id")
         name = persona_names.get(str(pid), f"persona {pid}") if pid is not None else "no persona"
         counts[name] = counts.get(name, 0) + 1
+        jx, jy = _jitter(str(r["id"]), jitter)
         points.append(
             MapPoint(
-                x=round(pad + (x - lo[0]) / span[0] * (width - 2 * pad), 1),
-                y=round(pad + (1 - (y - lo[1]) / span[1]) * (height - 2 * pad), 1),
+                x=round(
+                    min(
+                        max(pad + (x - lo[0]) / span[0] * (width - 2 * pad) + jx, pad), width - pad
+                    ),
+                    1,
+                ),
+                y=round(
+                    min(
+                        max(pad + (1 - (y - lo[1]) / span[1]) * (height - 2 * pad) + jy, pad),
+                        height - pad,
+                    ),
+                    1,
+                ),
                 persona=name,
                 colour=colours.get(pid, PALETTE[-2]),
                 label=f"a customer of {name}",
@@ -702,6 +718,11 @@ def _maybe_int(v: Any) -> Any:
         return int(v)
     except (TypeError, ValueError):
         return v
+
+
+def _jitter(key: str, size: float) -> tuple[float, float]:
+    h = zlib.crc32(key.encode())
+    return ((h & 0xFFFF) / 0xFFFF - 0.5) * 2 * size, ((h >> 16) / 0xFFFF - 0.5) * 2 * size
 
 
 def _hsl(i: int) -> str:

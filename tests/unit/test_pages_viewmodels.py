@@ -314,3 +314,14 @@ def test_demo_urls_name_where_secrets_live_not_the_secrets(tmp_path: Path) -> No
     assert "http://localhost:7474/browser/" in text
     assert str(tmp_path / "secrets" / "neo4j_password") in text
     assert ":play http://localhost:8123/guides/ragrec.html" in text
+
+
+def test_persona_map_spreads_identical_customers_a_little_and_stably() -> None:
+    rows = [{"id": f"c{i}", "persona_id": None, "embedding": [1.0, 1.0]} for i in range(3)]
+    rows.append({"id": "far", "persona_id": None, "embedding": [9.0, 5.0]})
+    first = vm.persona_map(rows, {}, jitter=3.0)
+    again = vm.persona_map(rows, {}, jitter=3.0)
+    crowd = [(p.x, p.y) for p in first.points[:3]]
+    assert len(set(crowd)) == 3  # not one dot
+    assert max(x for x, _ in crowd) - min(x for x, _ in crowd) <= 6.0
+    assert [(p.x, p.y) for p in again.points] == [(p.x, p.y) for p in first.points]
