@@ -4,7 +4,7 @@ Against a running API (and its data), two delays, over N events each:
 
 * purchase -> changed recommendation: a purchase of two products that were never bought
   together is posted (`POST /internal/purchases`, a new shop customer each time); the delay
-  ends when the first product's "frequently bought together" answer lists the second;
+  ends when the "frequently bought together" answer of either product has changed;
 * new product -> similar results: a copy of an embedded product (same picture and text,
   new id) is posted without embedding (`POST /internal/products`, `embed: false`); the delay
   ends when `/similar` for the original lists the copy.
@@ -247,6 +247,15 @@ def _purchase(
     sync: bool,
     timeout: float,
 ) -> float | None:
+    """Ends when the bought-together answer of `a` changed (or of `b`: business rules such
+    as the per-category cap may keep the new partner out of one of them)."""
+
+    def fbt(x: str) -> list[str]:
+        return _ids(
+            http.get(f"/recommendations/frequently-bought-together/{x}", params={"top_k": 50})
+        )
+
+    before = {a: fbt(a), b: fbt(b)}
     began = time.monotonic()
     answer = http.post(
         "/internal/purchases",
@@ -268,16 +277,8 @@ def _purchase(
                 top_n=settings.worker_co_purchase_top_n,
                 batch_size=100,
             ).consume()
-    return _until(
-        lambda: (
-            b
-            in _ids(
-                http.get(f"/recommendations/frequently-bought-together/{a}", params={"top_k": 50})
-            )
-        ),
-        began,
-        timeout,
-    )
+        http.post("/internal/cache/clear", json={})
+    return _until(lambda: fbt(a) != before[a] or fbt(b) != before[b], began, timeout)
 
 
 def _new_product(
