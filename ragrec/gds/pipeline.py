@@ -122,9 +122,32 @@ def run_spec(
         with clock("post"):
             for name in spec.post:
                 run_autocommit(driver, database, name, params)
+        dims = (spec.algorithm.config or {}).get("embedding_dimension")
+        if dims:
+            with clock("vector_index"):
+                ensure_customer_vector_index(driver, database, int(dims))
     record_run(driver, database, spec, step, reference, seed)
     say(f"{spec.run_id}: done in {step.seconds:.1f}s")
     return step
+
+
+def ensure_customer_vector_index(driver: Driver, database: str, dims: int) -> None:
+    """The customer vector index with the embedding's dimension: the schema migration
+    creates it at 256, a spec may write another size (queries would then fail)."""
+    name = "customer_behavior_embedding"
+    existing, _, _ = driver.execute_query(
+        query("recommend/vector_index_dimensions"), index_name=name, database_=database
+    )
+    if existing and existing[0]["dimensions"] == dims:
+        return
+    if existing:
+        driver.execute_query(query("recommend/drop_customer_vector_index"), database_=database)
+    driver.execute_query(
+        query("recommend/create_customer_vector_index"), dimensions=dims, database_=database
+    )
+    driver.execute_query(
+        query("recommend/await_vector_index"), index_name=name, seconds=300, database_=database
+    )
 
 
 def reference_date(driver: Driver, database: str) -> date:

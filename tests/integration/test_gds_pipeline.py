@@ -103,8 +103,10 @@ def test_specs_run_record_versions_and_rerun_idempotently(
         database_=database,
     )
     assert records[0]["cv"] == ["louvain_communities:v1"]
-    assert records[0]["ev"] == ["behavior_embeddings:v1"]
-    assert records[0]["dims"] == [256]
+    [spec] = load_specs(["behavior_embeddings"])
+    assert spec.algorithm is not None
+    assert records[0]["ev"] == [f"behavior_embeddings:v{spec.version}"]
+    assert records[0]["dims"] == [spec.algorithm.config["embedding_dimension"]]
 
 
 def test_behavior_embedding_vector_index_answers(

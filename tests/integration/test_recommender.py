@@ -11,6 +11,7 @@ import pytest
 from neo4j import Driver
 
 from ragrec.config import Settings
+from ragrec.graph.schema import migrate
 from ragrec.recommender.engine import Recommender
 from ragrec.recommender.errors import InvalidRequest, UnknownCustomer, UnknownProduct
 from ragrec.recommender.generators import FAR_FUTURE, GeneratorParams
@@ -102,6 +103,7 @@ PURCHASES = [
 
 @pytest.fixture(scope="module")
 def graph(neo4j_driver: Driver, settings: Settings) -> Iterator[Driver]:
+    migrate(neo4j_driver, settings.neo4j_database)  # the full-text index of search_text
     with neo4j_driver.session(database=settings.neo4j_database) as session:
         session.run(WIPE).consume()
         session.run("DROP INDEX customer_behavior_embedding IF EXISTS").consume()
