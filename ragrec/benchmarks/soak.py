@@ -83,6 +83,7 @@ class SoakResult:
     refresh: dict[str, Any]
     rss_mb: dict[str, dict[str, Any]]
     error_samples: list[str] = field(default_factory=list)
+    errors_by_reason: dict[str, int] = field(default_factory=dict)
     verdict: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -95,6 +96,7 @@ class _Sample:
     kind: str
     ms: float
     ok: bool
+    reason: str = ""  # why it failed: HTTP status, exception type, or "dropped"
 
 
 # -- processes and memory ----------------------------------------------------------------
@@ -221,19 +223,21 @@ async def _load(
             nonlocal in_flight
             at = time.monotonic() - began
             start = time.perf_counter()
-            ok = False
+            ok, reason = False, ""
             try:
                 headers = {"X-API-Key": events_key} if body is not None and events_key else None
                 response = await client.request(method, path, json=body, headers=headers)
                 ok = response.status_code < 400
+                reason = "" if ok else f"HTTP {response.status_code}"
                 if not ok and len(errors) < 20:
                     errors.append(f"{kind} {response.status_code}: {response.text[:200]}")
             except httpx.HTTPError as exc:
+                reason = type(exc).__name__
                 if len(errors) < 20:
                     errors.append(f"{kind} {type(exc).__name__}: {exc}")
             finally:
                 in_flight -= 1
-            samples.append(_Sample(at, kind, (time.perf_counter() - start) * 1000, ok))
+            samples.append(_Sample(at, kind, (time.perf_counter() - start) * 1000, ok, reason))
 
         tasks: set[asyncio.Task[None]] = set()
         schedule: list[tuple[float, str]] = []
@@ -254,7 +258,7 @@ async def _load(
                 await asyncio.sleep(delay)
             if in_flight >= max_in_flight:
                 kind = "interaction" if what == "event" else "overload"
-                samples.append(_Sample(at, kind, 0.0, False))
+                samples.append(_Sample(at, kind, 0.0, False, "dropped (in-flight cap)"))
                 if len(errors) < 20:
                     errors.append(f"{max_in_flight} requests in flight: request dropped")
                 continue
@@ -433,7 +437,13 @@ def run(
         "p95_last_minute_ms": per_minute[-1]["p95_ms"],
         "api_rss_growth_mb": rss.get("api", {}).get("growth"),
     }
+    reasons: dict[str, int] = {}
+    for s in samples:
+        if not s.ok:
+            key = f"{s.kind}: {s.reason}"
+            reasons[key] = reasons.get(key, 0) + 1
     return SoakResult(
+        errors_by_reason=dict(sorted(reasons.items(), key=lambda kv: -kv[1])),
         base_url=base,
         minutes=minutes,
         rate=rate,

@@ -195,6 +195,8 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
             )
         out.print(mem)
         out.print(f"persona refresh: {result.refresh}")
+        for reason, count in result.errors_by_reason.items():
+            out.print(f"[red]errors[/red] {count:,} x {reason}")
         for sample in result.error_samples[:5]:
             out.print(f"[red]error sample[/red] {sample}")
         target = json_file or Path("benchmarks/results") / "soak.json"
