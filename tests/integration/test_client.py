@@ -65,12 +65,12 @@ def base_url(
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 300  # a loaded machine: model warm-up
         while True:
             if proc.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"ragrec serve did not start: {log.read_text()[-2000:]}")
             try:
-                if httpx.get(f"{base}/api/v1/health", timeout=5).status_code == 200:
+                if httpx.get(f"{base}/api/v1/health", timeout=30).status_code == 200:
                     break
             except httpx.HTTPError:
                 time.sleep(0.5)
