@@ -310,7 +310,8 @@ def test_structureless_data_is_reported_and_writes_no_persona(
     (folder / "customers.csv").write_text("\n".join(customers) + "\n")
     (folder / "transactions_train.csv").write_text("\n".join(purchases) + "\n")
     wipe(neo4j_driver, settings.neo4j_database)
-    load_data(folder, settings, neo4j_driver, show_progress=False)
+    # batched path: the server stays up (the bulk import restarts it)
+    load_data(folder, settings, neo4j_driver, show_progress=False, bulk=False)
     gds = gds_client(neo4j_driver, settings)
     report = discover(gds, neo4j_driver, settings.neo4j_database, seed=SEED)
     assert report.customers == 240
