@@ -67,6 +67,7 @@ def test_graph_holds_nothing_after_the_cutoff(
         assert all(h["ts"] < split.cutoff for h in pool.profile.history)
 
 
+@pytest.mark.timeout(1800)  # its own Neo4j start + three stagings: minutes on a busy box
 def test_evaluate_end_to_end_in_a_throwaway_neo4j(
     small_data: Path, neo4j_driver: Driver, settings: Settings, tmp_path: Path
 ) -> None:
