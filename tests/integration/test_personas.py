@@ -282,8 +282,8 @@ def test_gds_refuses_before_projecting_when_the_heap_does_not_fit(
 def test_structureless_data_is_reported_and_writes_no_persona(
     settings: Settings, neo4j_driver: Driver, tmp_path: Path
 ) -> None:
-    """Customers who all buy the same kind of product: no segments exist. The report
-    says so (with the reason); no Persona is written, rather than one for everyone."""
+    """Customers who all buy the same two products: no segments exist. The report says
+    so (with the reason); no Persona is written, rather than one for everyone."""
     folder = tmp_path / "flat"
     folder.mkdir()
     header = (
@@ -306,7 +306,7 @@ def test_structureless_data_is_reported_and_writes_no_persona(
     for c in range(240):
         customers.append(f"flat-{c:04d},,,ACTIVE,NONE,30,")
         for k in range(2):
-            purchases.append(f"2020-09-2{k},flat-{c:04d},{100000000 + (c + k) % 4},0.0339,2")
+            purchases.append(f"2020-09-2{k},flat-{c:04d},{100000000 + k},0.0339,2")
     (folder / "customers.csv").write_text("\n".join(customers) + "\n")
     (folder / "transactions_train.csv").write_text("\n".join(purchases) + "\n")
     wipe(neo4j_driver, settings.neo4j_database)
