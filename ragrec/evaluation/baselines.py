@@ -217,11 +217,19 @@ class EASE(ItemItem):
         Bm[np.diag_indices_from(Bm)] = 0.0
         self.B = Bm
         self.n_items = n_items
-        full = sp.coo_matrix(Bm)
-        self.W = sp.csr_matrix(
-            (full.data, (self.items[full.row], self.items[full.col])), shape=(n_items, n_items)
-        )
+        self._W: sp.csr_matrix | None = None
         return self
+
+    @property
+    def W(self) -> sp.csr_matrix:
+        """B on the full item axis, built on first use (scoring uses the dense B)."""
+        if self._W is None:
+            rows, cols = np.nonzero(self.B)
+            self._W = sp.csr_matrix(
+                (self.B[rows, cols], (self.items[rows], self.items[cols])),
+                shape=(self.n_items, self.n_items),
+            )
+        return self._W
 
     def scores(self, user_rows: np.ndarray, X: sp.csr_matrix) -> np.ndarray:
         rows = binarise(sp.csr_matrix(X)[user_rows][:, self.items])
