@@ -243,9 +243,12 @@ def silhouette(x: np.ndarray, labels: np.ndarray, config: ClusteringConfig) -> f
     if k < 2 or k >= len(labels):
         return None
     sample = min(len(labels), config.silhouette_sample)
-    value = silhouette_score(
-        x, labels, metric="cosine", sample_size=sample, random_state=config.seed
-    )
+    try:
+        value = silhouette_score(
+            x, labels, metric="cosine", sample_size=sample, random_state=config.seed
+        )
+    except ValueError:  # the sample drew a single group
+        return None
     return round(float(value), 4)
 
 
@@ -415,8 +418,13 @@ def _split(x: np.ndarray, cluster_size: int, config: ClusteringConfig, share: fl
             continue
         model = KMeans(n_clusters=k, n_init=4, random_state=config.seed)
         labels = np.asarray(model.fit_predict(z), dtype=np.int64)
+        if np.unique(labels).size < 2:
+            continue  # identical points: k-means found one part only
         sample = min(z.shape[0], config.silhouette_sample)
-        score = float(silhouette_score(z, labels, sample_size=sample, random_state=config.seed))
+        try:
+            score = float(silhouette_score(z, labels, sample_size=sample, random_state=config.seed))
+        except ValueError:  # the sample drew a single part
+            continue
         if score > best_score:
             best, best_score = labels, score
     return best
