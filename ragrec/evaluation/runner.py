@@ -721,6 +721,7 @@ def _tune_baselines(
                 days=data.days,
                 seed=opts.seed,
                 progress=partial(_advance, bar, task),
+                ease_max_items=opts.ease_max_items,
             )
         report.graph.setdefault("baselines_tuned", []).append(tuned.to_dict())
         console.print(f"  {model.label()}: validation nDCG@{opts.k} {tuned.score:.4f}")

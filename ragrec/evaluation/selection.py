@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from ragrec.evaluation.baselines import SEARCH_SPACES, Baseline, RecentPopularity
+from ragrec.evaluation.baselines import EASE, SEARCH_SPACES, Baseline, RecentPopularity
 
 Score = Callable[[Baseline], float]
 Progress = Callable[[int, int], None]
@@ -58,13 +58,21 @@ def tune_baseline(
     seed: int = 0,
     time_budget_s: float | None = None,
     progress: Progress | None = None,
+    ease_max_items: int | None = None,
 ) -> tuple[Baseline, Tuned]:
     """Best settings of baseline `name` (a key of SEARCH_SPACES) by validation `score`;
     returns the model built with them (not fitted) and the search record."""
     import optuna
 
     began = time.perf_counter()
-    space = SEARCH_SPACES[name]
+    suggest = SEARCH_SPACES[name]
+
+    def space(trial: Any) -> Baseline:
+        model = suggest(trial)
+        if ease_max_items is not None and isinstance(model, EASE):
+            model.max_items = int(ease_max_items)  # the same memory bound as the EASE source
+        return model
+
     tried: list[tuple[dict[str, Any], float]] = []
 
     def objective(trial: optuna.Trial) -> float:
