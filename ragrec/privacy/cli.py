@@ -46,9 +46,11 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json")] = False,
     ) -> None:
         """Erase the customer from Neo4j, pgvector, Qdrant and training data (exit 1 if
-        nothing is held). Caches of a running API expire within its cache TTL."""
+        nothing is held), and drop their answers from the API's shared cache."""
+        pseudonym = _pseudonym(customer_id)
         with _stores() as stores:
-            report = erase_customer(stores, _pseudonym(customer_id))
+            report = erase_customer(stores, pseudonym)
+        _evict_cached_answers(pseudonym)
         if report is None:
             console.print("[red]not found[/red] no data is held about this customer")
             raise typer.Exit(1)
@@ -57,6 +59,20 @@ def register(app: typer.Typer) -> None:
             return
         counts = {k: v for k, v in report.to_dict().items() if k not in ("stores", "at")}
         console.print("erased: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
+def _evict_cached_answers(pseudonym: str) -> None:
+    """Every API worker stops serving the customer's cached answers (shared cache)."""
+    settings = get_settings()
+    if settings.api_cache_ttl_s <= 0:
+        return
+    from app.lib.cache import SharedCache
+
+    cache = SharedCache(settings.effective_pg_dsn(), settings.api_cache_ttl_s, 1, pool_size=1)
+    try:
+        cache.evict_customer(pseudonym)
+    finally:
+        cache.close()
 
 
 def _pseudonym(customer_id: str) -> str:
