@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import secrets
 import shutil
-import socket
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,8 +16,7 @@ from neo4j import Driver
 
 from ragrec.config import Settings
 from ragrec.services import neo4j as neo4j_service
-
-MARKER = ".ragrec-installed"
+from ragrec.services.sandbox import free_port, link_neo4j_install
 
 
 @contextmanager
@@ -26,7 +24,6 @@ def throwaway_neo4j(
     base: Settings, *, heap: str = "2g", pagecache: str = "512m", keep: bool = False
 ) -> Iterator[tuple[Settings, Driver]]:
     """Yield (settings, driver) of a fresh, empty local Neo4j; stop and delete it after."""
-    neo4j_service.install(base)  # no-op when the main install is there
     home = Path(tempfile.mkdtemp(prefix="ragrec-eval-"))
     settings = Settings(
         home=home,
@@ -44,11 +41,7 @@ def throwaway_neo4j(
         # quality, not latency, is measured here: a loaded machine must not drop sources
         rec_query_timeout_s=max(base.rec_query_timeout_s, 60.0),
     )
-    install_dir = settings.neo4j_home
-    (install_dir / "conf").mkdir(parents=True)
-    for sub in ("lib", "plugins"):
-        (install_dir / sub).symlink_to((base.neo4j_home / sub).resolve())
-    shutil.copyfile(base.neo4j_home / MARKER, install_dir / MARKER)
+    link_neo4j_install(base, settings)  # the main install's jars, symlinked
     driver = None
     try:
         neo4j_service.start(settings)
@@ -62,9 +55,3 @@ def throwaway_neo4j(
         finally:
             if not keep:
                 shutil.rmtree(home, ignore_errors=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
