@@ -28,7 +28,13 @@ from neo4j import Driver
 from ragrec.config import Settings
 from ragrec.jobs import versions
 from ragrec.recommender import ranker as ranker_mod
-from ragrec.recommender.errors import InvalidRequest, UnknownCustomer, UnknownProduct
+from ragrec.recommender.errors import (
+    InvalidRequest,
+    RankerNotTrained,
+    RecommenderError,
+    UnknownCustomer,
+    UnknownProduct,
+)
 from ragrec.recommender.fusion import (
     RRF_K,
     FusionStrategy,
@@ -48,7 +54,12 @@ from ragrec.recommender.generators import (
     retriever_generator,
 )
 from ragrec.recommender.precomputed import CandidateReader
-from ragrec.recommender.rerank import CrossEncoderReranker, product_text, profile_query
+from ragrec.recommender.rerank import (
+    CrossEncoderReranker,
+    RerankerUnavailable,
+    product_text,
+    profile_query,
+)
 from ragrec.recommender.rules import BusinessRules, apply_rules
 from ragrec.recommender.types import (
     Candidate,
@@ -456,15 +467,32 @@ class Recommender:
     ) -> Recommendation:
         """Fuse, rerank (when a query and a reranker are there), apply the rules, explain."""
         t0 = time.perf_counter()
-        chosen = fusion or self.strategy(strategy, pool.context)
+        degraded = set(pool.degraded)
+        try:
+            chosen = fusion or self.strategy(strategy, pool.context)
+        except RecommenderError:
+            raise
+        except Exception as exc:
+            if (strategy or self.settings.rec_strategy) != "learned":
+                raise
+            # a ranker whose files cannot be read (corrupt, half-written) is as good as
+            # none: the caller decides (the API falls back to RRF, issue 14)
+            where = self.ranker_path or models_dir(self.settings) / "ranker"
+            raise RankerNotTrained(
+                f"{where} (its model cannot be read: {type(exc).__name__}; retrain it)"
+            ) from exc
         if isinstance(chosen, ranker_mod.LearnedFusion) and pool.stats is None:
             pool.stats = self.product_stats(pool)
         fused = chosen.fuse(pool)
         t1 = time.perf_counter()
         reranked = False
         if rerank_query and self.reranker is not None and fused:
-            fused = self._rerank(pool, fused, rerank_query)
-            reranked = True
+            try:
+                fused = self._rerank(pool, fused, rerank_query)
+                reranked = True
+            except RerankerUnavailable:
+                # the cross-encoder cannot load: the fused order stands, and says so
+                degraded.add("cross_encoder")
         t2 = time.perf_counter()
         final = apply_rules(
             fused,
@@ -495,7 +523,7 @@ class Recommender:
             cold_start=pool.profile.cold_start,
             reranked=reranked,
             persona=pool.profile.persona_name,
-            degraded=sorted(set(pool.degraded)),
+            degraded=sorted(degraded),
         )
 
     def product_stats(self, pool: CandidatePool) -> dict[str, dict[str, Any]]:
