@@ -8,7 +8,9 @@ import time
 from typing import Any
 
 from app.lib.resources import Resources
+from ragrec.config import Settings
 from ragrec.recommender.engine import Recommender
+from ragrec.recommender.rerank import CrossEncoderReranker
 from ragrec.retrieval.service import ProductRetrieval
 
 log = logging.getLogger("ragrec.api")
@@ -28,10 +30,20 @@ def recommender(resources: Resources) -> Recommender:
             resources.driver,
             resources.settings,
             search_retriever=_SemanticSearch(resources),
+            reranker=cross_encoder(resources.settings),
         )
 
     engine: Recommender = resources.lazy("recommender", build)
     return engine
+
+
+def cross_encoder(settings: Settings) -> CrossEncoderReranker | None:
+    """The search reranker, when `RAGREC_REC_CROSS_ENCODER` is set (a local folder or a hub
+    id in the local cache; never downloaded). One that cannot load leaves the fused order,
+    named in the response's `degraded` (``cross_encoder``); unset, search is not reranked."""
+    if "rec_cross_encoder" not in settings.model_fields_set:
+        return None
+    return CrossEncoderReranker(settings.rec_cross_encoder)
 
 
 def warm_up(resources: Resources) -> None:

@@ -44,7 +44,8 @@ RECOMMENDATIONS = Counter(
 def record_degraded(degraded: Iterable[str]) -> None:
     """Count the fallbacks named in a response's ``degraded`` list. Each entry is
     ``component`` or ``component:fallback`` (e.g. ``vector:pgvector`` = the vector search
-    was served by pgvector, ``fusion:rrf`` = the ranker could not load)."""
+    was served by pgvector, ``ranker:rrf`` = the learned ranker could not load and RRF fused,
+    ``cross_encoder`` = the cross-encoder could not load and the fused order stands)."""
     for entry in degraded:
         component, _, fallback = str(entry).partition(":")
         FALLBACKS.labels(component=component, fallback=fallback or "skipped").inc()

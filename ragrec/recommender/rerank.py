@@ -6,6 +6,7 @@ once (no network retries) and the failure is remembered, so it is reported once.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,6 +14,8 @@ from typing import Any
 
 from ragrec.recommender.errors import RecommenderError
 from ragrec.recommender.types import ProductInfo, Profile
+
+log = logging.getLogger(__name__)
 
 
 class RerankerUnavailable(RecommenderError):
@@ -47,6 +50,7 @@ class CrossEncoderReranker:
                         "in the local model cache (nothing is downloaded). Set "
                         "RAGREC_REC_CROSS_ENCODER to a local model folder"
                     )
+                    log.warning("%s", self._error)
                     raise self._error
                 try:
                     from sentence_transformers import CrossEncoder
@@ -67,6 +71,7 @@ class CrossEncoderReranker:
                         f"({type(exc).__name__}). Set RAGREC_REC_CROSS_ENCODER to a local "
                         "model folder"
                     )
+                    log.warning("%s", self._error)
                     raise self._error from exc
             return self._model
 

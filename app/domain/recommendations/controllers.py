@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import msgspec
 from litestar import Controller, get, post
@@ -17,6 +17,7 @@ from app.domain.recommendations.schemas import (
 )
 from app.domain.recommendations.services import recommend as _recommend
 from app.domain.recommendations.services import search as _search
+from app.lib import metrics
 from app.lib.errors import NotFound, Unprocessable, error_specs
 from app.lib.params import ID_PATTERN, ProductId, TopK
 from app.lib.resources import Resources, ResourcesDep
@@ -53,28 +54,46 @@ CartItems = Annotated[
 ]
 
 _RESPONSES = error_specs(404, 422)
+_Req = TypeVar("_Req", RecommendRequest, SearchRequest)
+
+
+#: named in `degraded` when the learned ranker cannot load (not trained, or its files
+#: cannot be read) and RRF fused the candidates instead
+RANKER_FALLBACK = "ranker:rrf"
 
 
 def recommend(resources: Resources, req: RecommendRequest) -> RecommendationResponse:
-    with _no_pseudonym():
-        try:
-            return _recommend(resources, req)
-        except Unprocessable as exc:
-            if exc.field != "strategy" or req.strategy == "rrf":
-                raise
-            # the learned ranker is not trained (yet): fusion falls back to RRF, as the
-            # response's `strategy` says (issue 14, degraded modes)
-            return _recommend(resources, msgspec.structs.replace(req, strategy="rrf"))
+    return _with_fallbacks(_recommend, resources, req)
 
 
 def search(resources: Resources, req: SearchRequest) -> RecommendationResponse:
+    return _with_fallbacks(_search, resources, req)
+
+
+def _with_fallbacks(
+    answer: Callable[[Resources, _Req], RecommendationResponse], resources: Resources, req: _Req
+) -> RecommendationResponse:
+    """Answer; when the learned ranker cannot load, fuse by RRF instead and say so in
+    `degraded` (issue 14, degraded modes). Fallbacks are counted in /metrics
+    (`ragrec_fallbacks_total`): the sources' once per computed answer, the ranker's once
+    per request it served."""
+    fallbacks: list[str] = []
     with _no_pseudonym():
         try:
-            return _search(resources, req)
+            response: RecommendationResponse = answer(resources, req)
         except Unprocessable as exc:
             if exc.field != "strategy" or req.strategy == "rrf":
                 raise
-            return _search(resources, msgspec.structs.replace(req, strategy="rrf"))
+            as_rrf = msgspec.structs.replace(req, strategy="rrf")
+            served: RecommendationResponse = answer(resources, as_rrf)
+            response = msgspec.structs.replace(
+                served, degraded=sorted({*served.degraded, RANKER_FALLBACK})
+            )
+            fallbacks.append(RANKER_FALLBACK)
+    if not response.cached:
+        fallbacks += [d for d in response.degraded if d != RANKER_FALLBACK]
+    metrics.record_degraded(fallbacks)
+    return response
 
 
 @contextmanager
