@@ -23,14 +23,10 @@ import asyncio
 import base64
 import json
 import multiprocessing as mp
-import os
 import random
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -43,6 +39,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from ragrec.config import PROJECT_ROOT
+from ragrec.services.sandbox import ServeError, free_port, start_api
 
 ENDPOINTS = ("health", "product", "recommend", "similar", "search")
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -435,7 +432,7 @@ def run_open_loop(
     if not products:
         raise BenchmarkError("the graph has no purchases: load data first")
     n = max(1, int(rate * seconds))
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     bodies: dict[str, list[dict[str, Any]]] = {
         "homepage": [
@@ -545,43 +542,14 @@ def _attack(vegeta: Path, targets: Path, rate: int, seconds: float) -> dict[str,
 
 @contextmanager
 def _server(port: int, workers: int, *, cache: bool) -> Iterator[None]:
-    env = {
-        **os.environ,
-        "RAGREC_API_CACHE_TTL_S": "60" if cache else "0",
-        "RAGREC_API_RATE_LIMIT": "0",
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ragrec.cli", "serve", "--port", str(port),
-         "--workers", str(workers)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )  # fmt: skip
+    env = {"RAGREC_API_CACHE_TTL_S": "60" if cache else "0", "RAGREC_API_RATE_LIMIT": "0"}
+    api = start_api("--workers", str(workers), env=env, port=port, new_session=True)
     try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=2).status_code:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None:
-                raise BenchmarkError(f"ragrec serve exited with {proc.returncode}")
-            time.sleep(1)
-        else:
-            raise BenchmarkError("ragrec serve did not answer within 180 s")
+        try:
+            api.wait_ready(180, statuses=range(100, 600), request_timeout_s=2)
+        except ServeError as exc:
+            raise BenchmarkError(str(exc)) from exc
         time.sleep(3)  # the workers' warm-up
         yield
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+        api.stop()

@@ -28,8 +28,6 @@ import json
 import os
 import random
 import secrets
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -45,11 +43,11 @@ import polars as pl
 import psutil
 
 from ragrec.config import PROJECT_ROOT, Settings
+from ragrec.services.sandbox import ApiProcess, ServeError, start_api
 
 DEFAULT_DATA = PROJECT_ROOT / "data" / "sample" / "transactions_sample.parquet"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 MIX = (("homepage", 0.6), ("product", 0.25), ("cart", 0.15))
-SERVE = [sys.executable, "-m", "ragrec.cli", "serve"]
 EVENT_TYPES = (("view", 0.7), ("cart_add", 0.2), ("wishlist_add", 0.1))
 
 
@@ -139,48 +137,15 @@ def _memory(server_pid: int | None, settings: Settings) -> dict[str, float]:
     return out
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _start_server(workers: int, keys: dict[str, list[str]]) -> tuple[subprocess.Popen[str], str]:
-    port = _free_port()
-    env = {**os.environ, "RAGREC_API_KEYS": json.dumps(keys), "RAGREC_API_RATE_LIMIT": "0"}
-    proc = subprocess.Popen(
-        [*SERVE, "--port", str(port), "--workers", str(workers)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SoakError(
-                f"`ragrec serve` exited: {(proc.stderr.read() if proc.stderr else '')[-800:]}"
-            )
-        try:
-            if httpx.get(f"{base}/api/v1/health", timeout=2).status_code in (200, 503):
-                return proc, base
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    _stop(proc)
-    raise SoakError("`ragrec serve` did not answer within 180s")
-
-
-def _stop(proc: subprocess.Popen[str]) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+def _start_server(workers: int, keys: dict[str, list[str]], settings: Settings) -> ApiProcess:
+    env = {"RAGREC_API_KEYS": json.dumps(keys), "RAGREC_API_RATE_LIMIT": "0"}
+    log = settings.home / "logs" / "soak-serve.log"
+    api = start_api("--workers", str(workers), env=env, log=log, new_session=True)
+    try:
+        api.wait_ready(180, statuses=(200, 503), request_timeout_s=2)
+    except ServeError as exc:
+        raise SoakError(f"`ragrec serve`: {exc}") from exc
+    return api
 
 
 # -- load ----------------------------------------------------------------------------------
@@ -324,11 +289,12 @@ def run(
     tx = pl.read_parquet(data_file, columns=["customer_id", "article_id"])
     customers = [str(c) for c in tx["customer_id"].unique().sort().to_list()]
     products = [f"{int(a):010d}" for a in tx["article_id"].unique().sort().to_list()]
-    server: subprocess.Popen[str] | None = None
+    server: ApiProcess | None = None
     keys: dict[str, list[str]] = {}
     if url is None:
         keys = {"admin": [secrets.token_hex(16)], "events": [secrets.token_hex(16)]}
-        server, base = _start_server(workers, keys)
+        server = _start_server(workers, keys, settings)
+        base = server.base
         events_key: str | None = keys["events"][0]
     else:
         parts = urlsplit(url)
@@ -344,7 +310,7 @@ def run(
         asyncio.run(
             _load(base, 5, rate, 0, customers, products, events_key, max_in_flight, seed + 1)
         )
-        server_pid = server.pid if server else None
+        server_pid = server.proc.pid if server else None
         began = time.monotonic()
         memory.append((0.0, _memory(server_pid, settings)))
         refresher: subprocess.Popen[str] | None = None
@@ -401,7 +367,7 @@ def run(
         memory.append((time.monotonic() - began, _memory(server_pid, settings)))
     finally:
         if server is not None:
-            _stop(server)
+            server.stop()
 
     recs = [s for s in samples if s.kind != "interaction"]
     per_minute: list[dict[str, Any]] = []

@@ -8,16 +8,27 @@ first created, and kept in ``stack.json`` so a second run reuses the running ser
     env = sandbox_env(base_settings, home)   # RAGREC_* variables that point at the stack
     os.environ.update(env)                   # before anything calls get_settings()
     ensure_up(Settings())                    # install (links) + start; idempotent
+
+`serving(...)` / `start_api(...)` run `ragrec serve` in a subprocess on a free port until
+it is healthy (the tests that need a real server, and the API benchmarks).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import socket
+import subprocess
+import sys
+import time
+from collections.abc import Container, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
-from ragrec.config import Settings
+from ragrec.config import PROJECT_ROOT, Settings
 from ragrec.services import neo4j as neo4j_service
 
 _MARKER = ".ragrec-installed"
@@ -94,3 +105,132 @@ def ensure_up(base: Settings, settings: Settings) -> None:
 
     link_neo4j_install(base, settings)
     manager.up(settings, ["neo4j", "postgres", "qdrant"])
+
+
+class ServeError(RuntimeError):
+    """`ragrec serve` exited, or did not answer in time (the message has its log's tail)."""
+
+
+@dataclass
+class ApiProcess:
+    """A `ragrec serve` subprocess on a loopback port (see `start_api` / `serving`)."""
+
+    proc: subprocess.Popen[bytes]
+    port: int
+    log: Path | None
+    new_session: bool = False
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log_tail(self, chars: int = 3000) -> str:
+        if self.log is None or not self.log.is_file():
+            return "(no log)"
+        return self.log.read_text(errors="replace")[-chars:]
+
+    def wait_ready(
+        self,
+        timeout_s: float = 300.0,
+        *,
+        path: str = "/api/v1/health",
+        statuses: Container[int] = (200,),
+        request_timeout_s: float = 30.0,
+    ) -> None:
+        """Poll `path` until it answers one of `statuses`; ServeError when the server
+        exits first or `timeout_s` passes (the server is stopped then)."""
+        import httpx
+
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if self.proc.poll() is not None:
+                raise ServeError(f"ragrec serve exited {self.proc.returncode}: {self.log_tail()}")
+            try:
+                answer = httpx.get(self.base + path, timeout=request_timeout_s)
+                if answer.status_code in statuses:
+                    return
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                self.stop()
+                raise ServeError(
+                    f"ragrec serve did not answer {path} within {timeout_s:.0f}s: {self.log_tail()}"
+                )
+            time.sleep(0.3)
+
+    def stop(self, timeout_s: float = 30.0) -> int:
+        """SIGTERM (uvicorn shuts down gracefully), SIGKILL after `timeout_s`; the exit code."""
+        if self.proc.poll() is None:
+            self._signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                self._signal(signal.SIGKILL)
+                self.proc.wait()
+        return int(self.proc.returncode)
+
+    def _signal(self, sig: int) -> None:
+        try:
+            if self.new_session:
+                os.killpg(self.proc.pid, sig)
+            else:
+                self.proc.send_signal(sig)
+        except ProcessLookupError:
+            pass
+
+
+def start_api(
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    log: Path | None = None,
+    port: int | None = None,
+    new_session: bool = False,
+) -> ApiProcess:
+    """Start `ragrec serve --port PORT ARGS...` (a free port unless given) with the
+    environment plus `env`, output to `log` (or discarded); returns at once: call
+    `wait_ready` before using it. `new_session` puts it (and its workers) in its own
+    process group, stopped as a group."""
+    port = port or free_port()
+    cmd = [sys.executable, "-m", "ragrec.cli", "serve", "--port", str(port), *args]
+    full_env = {**os.environ, **(env or {})}
+    if log is None:
+        proc = subprocess.Popen(
+            cmd,
+            env=full_env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=PROJECT_ROOT,
+            start_new_session=new_session,
+        )
+    else:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("wb") as out:
+            proc = subprocess.Popen(
+                cmd,
+                env=full_env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=PROJECT_ROOT,
+                start_new_session=new_session,
+            )
+    return ApiProcess(proc, port, log, new_session)
+
+
+@contextmanager
+def serving(
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    log: Path | None = None,
+    port: int | None = None,
+    new_session: bool = False,
+    timeout_s: float = 300.0,
+    statuses: Container[int] = (200,),
+) -> Iterator[ApiProcess]:
+    """`ragrec serve` in a subprocess, healthy (`/api/v1/health` answers one of
+    `statuses`) for the block, stopped after it."""
+    api = start_api(*args, env=env, log=log, port=port, new_session=new_session)
+    try:
+        api.wait_ready(timeout_s, statuses=statuses)
+        yield api
+    finally:
+        api.stop()

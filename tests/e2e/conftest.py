@@ -6,26 +6,18 @@ screenshots) are in `browser_support.py`."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from browser_support import ADMIN_KEY, ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, SAMPLE, WIDGET_KEY
 from neo4j import Driver
 
-from ragrec.config import PROJECT_ROOT, Settings
+from ragrec.config import Settings
 from ragrec.cypher import query
-
-RAGREC = str(Path(sys.executable).with_name("ragrec"))
+from ragrec.services.sandbox import start_api
 
 
 @pytest.fixture(scope="session")
@@ -63,12 +55,6 @@ def _keys_env() -> str:
     return json.dumps({"admin": [ADMIN_KEY], "widget": [WIDGET_KEY]})
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(sample_world: Driver, settings: Settings) -> Iterator[str]:
     """`ragrec serve` on a free port; personas are discovered while it starts (the pages
@@ -78,17 +64,8 @@ def server(sample_world: Driver, settings: Settings) -> Iterator[str]:
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log = ARTIFACTS / "serve.log"  # kept for a look after a failure
-    port = _free_port()
-    env = {**os.environ, "RAGREC_API_RATE_LIMIT": "0", "RAGREC_API_KEYS": _keys_env()}
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [RAGREC, "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=PROJECT_ROOT,
-        )
-    base = f"http://127.0.0.1:{port}"
+    env = {"RAGREC_API_RATE_LIMIT": "0", "RAGREC_API_KEYS": _keys_env()}
+    api = start_api("--host", "127.0.0.1", env=env, log=log)
     try:
         discover(
             gds_client(sample_world, settings),
@@ -97,28 +74,10 @@ def server(sample_world: Driver, settings: Settings) -> Iterator[str]:
             seed=42,
             stability=False,
         )
-    except BaseException:
-        proc.kill()
-        raise
-    deadline = time.monotonic() + 120
-    while True:
-        if proc.poll() is not None:
-            pytest.fail(f"ragrec serve exited {proc.returncode}: {log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{base}/", timeout=5).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"ragrec serve did not answer in 120s: {log.read_text()[-3000:]}")
-        time.sleep(0.3)
-    yield base
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        api.wait_ready(120, path="/", request_timeout_s=5)
+        yield api.base
+    finally:
+        api.stop()
     errors = [line for line in log.read_text(errors="replace").splitlines() if "Traceback" in line]
     assert not errors, f"the server logged a traceback: {log.read_text()[-4000:]}"
 

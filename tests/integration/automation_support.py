@@ -7,7 +7,6 @@ import email
 import email.policy
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -20,23 +19,17 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from aiosmtpd.controller import Controller
 from neo4j import Driver
 
 from ragrec.config import PROJECT_ROOT, Settings
 from ragrec.cypher import query
 from ragrec.etl.pseudonymise import pseudonymise_customer_id
+from ragrec.services.sandbox import free_port, serving
 
 SAMPLE = PROJECT_ROOT / "data" / "sample"
 RAGREC = str(Path(sys.executable).with_name("ragrec"))
 ADMIN_KEY = "t-automation-admin"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def pseudonym(settings: Settings, shop_id: str) -> str:
@@ -131,22 +124,8 @@ def running(cmd: list[str], log: Path, env: dict[str, str]) -> Iterator[subproce
 @contextmanager
 def api_server(log: Path, **env: str) -> Iterator[str]:
     """`ragrec serve` on a free port, healthy, with the admin key ADMIN_KEY."""
-    port = free_port()
-    with running([RAGREC, "serve", "--port", str(port)], log, api_env(**env)) as proc:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"ragrec serve exited {proc.returncode}: {log.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{base}/api/v1/health", timeout=5).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"ragrec serve not healthy in 120 s: {log.read_text()[-2000:]}")
-            time.sleep(0.5)
-        yield base
+    with serving(env=api_env(**env), log=log, timeout_s=120) as api:
+        yield api.base
 
 
 @dataclass

@@ -5,11 +5,8 @@ real HTTP: requests and a graceful shutdown that finishes the request in flight
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,57 +18,22 @@ from neo4j import Driver
 from ragrec.config import PROJECT_ROOT, Settings
 from ragrec.cypher import query
 from ragrec.graph.loader import load_data
+from ragrec.services.sandbox import ApiProcess, start_api
 
 pytestmark = pytest.mark.integration
 
 SAMPLE = PROJECT_ROOT / "data" / "sample"
-RAGREC = str(Path(sys.executable).with_name("ragrec"))
 BEST_SELLER = "0685816002"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_server(log: Path, **env: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    full_env = {**os.environ, "RAGREC_API_RATE_LIMIT": "0", **env}
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [RAGREC, "serve", "--port", str(port)],
-            env=full_env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=PROJECT_ROOT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 300  # a loaded machine: model warm-up
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"ragrec serve exited {proc.returncode}: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"{base}/api/v1/health", timeout=30).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    proc.kill()
-    pytest.fail(f"ragrec serve did not become healthy in 300s: {log.read_text()[-2000:]}")
 
 
 #: uvicorn shuts down gracefully on SIGTERM, then re-raises the signal it caught
 GRACEFUL_EXIT = (0, -signal.SIGTERM)
 
 
-def stop_server(proc: subprocess.Popen[bytes]) -> int:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        return proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        raise
+def start_server(log: Path) -> ApiProcess:
+    api = start_api(env={"RAGREC_API_RATE_LIMIT": "0"}, log=log)
+    api.wait_ready(300)  # a loaded machine: model warm-up
+    return api
 
 
 @pytest.fixture(scope="module")
@@ -81,9 +43,9 @@ def server(
     with neo4j_driver.session(database=settings.neo4j_database) as session:
         session.run(query("graph/wipe")).consume()
     load_data(SAMPLE, settings, neo4j_driver, show_progress=False, bulk=False)
-    proc, base = start_server(tmp_path_factory.mktemp("server") / "serve.log")
-    yield base
-    assert stop_server(proc) in GRACEFUL_EXIT
+    api = start_server(tmp_path_factory.mktemp("server") / "serve.log")
+    yield api.base
+    assert api.stop() in GRACEFUL_EXIT
 
 
 def test_real_server_answers(server: str) -> None:
@@ -106,7 +68,8 @@ def test_graceful_shutdown_finishes_the_request_in_flight(server: str, tmp_path:
     """SIGTERM while a request is being received: uvicorn stops accepting, lets that
     request finish (the body arrives after the signal) and exits."""
     log = tmp_path / "serve.log"
-    proc, base = start_server(log)
+    api = start_server(log)
+    proc, base = api.proc, api.base
     assert httpx.post(f"{base}/api/v1/recommend", json={"top_k": 5}, timeout=60).is_success
     port = int(base.rsplit(":", 1)[1])
     body = json.dumps({"context": "product", "product_id": BEST_SELLER, "top_k": 20}).encode()

@@ -6,12 +6,7 @@ X-Forwarded-For only from a trusted proxy), and no shop customer id in the serve
 from __future__ import annotations
 
 import json
-import os
 import random
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,11 +21,11 @@ from app.lib.cache import SharedCache
 from ragrec.config import PROJECT_ROOT, Settings
 from ragrec.cypher import query
 from ragrec.graph.loader import load_data
+from ragrec.services.sandbox import serving
 
 pytestmark = pytest.mark.integration
 
 SAMPLE = PROJECT_ROOT / "data" / "sample"
-RAGREC = str(Path(sys.executable).with_name("ragrec"))
 TX = pl.read_parquet(SAMPLE / "transactions_sample.parquet")
 CUSTOMERS = TX.group_by("customer_id").len().sort(["len", "customer_id"], descending=True)
 ERASED = str(CUSTOMERS["customer_id"][1])
@@ -49,12 +44,6 @@ PROXY = "127.0.0.9"
 ROUNDS = 24
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(
     neo4j_driver: Driver, settings: Settings, tmp_path_factory: pytest.TempPathFactory
@@ -63,9 +52,7 @@ def server(
         session.run(query("graph/wipe")).consume()
     load_data(SAMPLE, settings, neo4j_driver, show_progress=False, bulk=False)
     log = tmp_path_factory.mktemp("cache") / "serve.log"
-    port = free_port()
     env = {
-        **os.environ,
         "RAGREC_API_KEYS": json.dumps(KEYS),
         "RAGREC_API_RATE_LIMIT": str(ANONYMOUS_LIMIT),
         "RAGREC_API_RATE_LIMIT_SCOPES": json.dumps(
@@ -74,34 +61,9 @@ def server(
         "RAGREC_API_TRUSTED_PROXIES": json.dumps([PROXY]),
         "RAGREC_API_CACHE_TTL_S": "300",
     }
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [RAGREC, "serve", "--port", str(port), "--workers", "2"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=PROJECT_ROOT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 300  # a loaded machine: model warm-up
-    while True:
-        if proc.poll() is not None:
-            pytest.fail(f"ragrec serve exited {proc.returncode}: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"{base}/api/v1/health", timeout=30).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"ragrec serve did not become healthy: {log.read_text()[-2000:]}")
-        time.sleep(0.5)
-    yield base, log
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    # a loaded machine: model warm-up
+    with serving("--workers", "2", env=env, log=log, timeout_s=300) as api:
+        yield api.base, log
 
 
 def homepage(base: str, customer: str) -> httpx.Response:

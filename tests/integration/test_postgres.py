@@ -12,7 +12,6 @@ import json
 import os
 import pwd
 import shutil
-import socket
 import uuid
 from collections.abc import Iterator
 
@@ -22,6 +21,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from ragrec.config import PROJECT_ROOT, Settings, get_settings
 from ragrec.services import postgres
+from ragrec.services.sandbox import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -95,7 +95,7 @@ def test_a_trust_cluster_with_a_superuser_app_role_is_migrated_on_start() -> Non
     logins) keeps its data, and after `start` the app role is an ordinary role with a
     password, owning its tables; TCP logins need the password."""
     home = PROJECT_ROOT / f".ragrec-test-{uuid.uuid4().hex[:8]}"
-    settings = Settings(home=home, pg_port=_free_port())
+    settings = Settings(home=home, pg_port=free_port())
     try:
         # the old layout, as `initdb` made it before this change
         root = settings.pg_data_dir.parent
@@ -152,9 +152,3 @@ def test_a_trust_cluster_with_a_superuser_app_role_is_migrated_on_start() -> Non
     finally:
         postgres.stop(settings)
         shutil.rmtree(home, ignore_errors=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])

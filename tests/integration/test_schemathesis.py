@@ -11,16 +11,9 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck
@@ -31,11 +24,11 @@ from schemathesis.config import SchemathesisConfig
 from ragrec.config import PROJECT_ROOT, Settings
 from ragrec.cypher import query
 from ragrec.graph.loader import load_data
+from ragrec.services.sandbox import serving
 
 pytestmark = pytest.mark.integration
 
 SAMPLE = PROJECT_ROOT / "data" / "sample"
-RAGREC = str(Path(sys.executable).with_name("ragrec"))
 ADMIN_KEY = "schemathesis-admin"
 EXAMPLES = int(os.environ.get("RAGREC_SCHEMATHESIS_EXAMPLES", "8"))
 CHECK = "positive_data_acceptance"
@@ -58,12 +51,6 @@ OPERATION_CHECKS: dict[str, dict[str, Any]] = {
 OPERATION_CHECKS["/similar/image$"]["negative_data_rejection"] = {"enabled": False}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(
     neo4j_driver: Driver, settings: Settings, tmp_path_factory: pytest.TempPathFactory
@@ -72,40 +59,10 @@ def server(
         session.run(query("graph/wipe")).consume()
     load_data(SAMPLE, settings, neo4j_driver, show_progress=False, bulk=False)
     log = tmp_path_factory.mktemp("schemathesis") / "serve.log"
-    port = free_port()
-    env = {
-        **os.environ,
-        "RAGREC_API_KEYS": json.dumps({"admin": [ADMIN_KEY]}),
-        "RAGREC_API_RATE_LIMIT": "0",
-    }
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [RAGREC, "serve", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=PROJECT_ROOT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 300  # a loaded machine: model warm-up
-    while True:
-        if proc.poll() is not None:
-            pytest.fail(f"ragrec serve exited {proc.returncode}: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"{base}/api/v1/health", timeout=30).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"ragrec serve did not become healthy: {log.read_text()[-2000:]}")
-        time.sleep(0.5)
-    yield base
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    env = {"RAGREC_API_KEYS": json.dumps({"admin": [ADMIN_KEY]}), "RAGREC_API_RATE_LIMIT": "0"}
+    # a loaded machine: model warm-up
+    with serving(env=env, log=log, timeout_s=300) as api:
+        yield api.base
     text = log.read_text()
     assert "Traceback" not in text, text[text.index("Traceback") - 500 :][:4000]
 
