@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import inspect
 import json
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from graphdatascience import GraphDataScience
-from neo4j import Driver
+from neo4j import Driver, Record
+from neo4j.exceptions import DriverError, Neo4jError
 
 from ragrec.cypher import query
 from ragrec.gds.bought_together import write_bought_together
@@ -28,6 +30,8 @@ from ragrec.gds.features import write_product_features
 from ragrec.gds.specs import GdsSpec, Weights, load_specs
 
 Progress = Callable[[str], None]
+T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 #: algorithm config keys that only matter for writing results, not for `.estimate`
 _NOT_ESTIMATED = {
@@ -161,10 +165,40 @@ def reference_date(driver: Driver, database: str) -> date:
     return date(value.year, value.month, value.day)
 
 
+#: tries of an auto-commit batch template on an error the driver calls retryable
+AUTOCOMMIT_TRIES = 4
+
+
 def run_autocommit(driver: Driver, database: str, name: str, params: dict[str, Any]) -> None:
-    """Run a `cypher/` template in an implicit transaction (needed by CALL IN TRANSACTIONS)."""
+    """Run a `cypher/` template in an implicit transaction: CALL { ... } IN TRANSACTIONS
+    commits its own batches and cannot run in a managed transaction, so the driver does
+    not retry it. These templates are idempotent (a re-run finds only what is left), so
+    a transient error (deadlock, leader switch, lost connection) is retried here."""
+    for attempt in range(1, AUTOCOMMIT_TRIES + 1):
+        try:
+            with driver.session(database=database) as session:
+                session.run(query(name), params).consume()
+            return
+        except (Neo4jError, DriverError) as exc:
+            if attempt == AUTOCOMMIT_TRIES or not exc.is_retryable():
+                raise
+            log.warning("%s: %s; retrying (%d/%d)", name, exc, attempt, AUTOCOMMIT_TRIES - 1)
+            time.sleep(0.5 * 2**attempt)
+
+
+def read_streamed(
+    driver: Driver,
+    database: str,
+    name: str,
+    params: dict[str, Any],
+    consume: Callable[[Iterable[Record]], T],
+) -> T:
+    """Stream a read template's records into `consume` inside a managed transaction: the
+    driver retries transient errors (`consume` then starts over, so it must build its
+    result from scratch). Routed to the writer, as `driver.execute_query` is by default, so
+    it sees what this job has just written; records are not all held at once."""
     with driver.session(database=database) as session:
-        session.run(query(name), params).consume()
+        return session.execute_write(lambda tx: consume(tx.run(query(name), params)))
 
 
 def record_run(
@@ -430,6 +464,8 @@ def _project_and_run(
                 run_autocommit(driver, database, name, params)
         say(f"{spec.run_id}: {spec.algorithm.procedure}.{spec.algorithm.mode} ({step.estimate})")
         with clock("algorithm"):
+            # a GDS procedure (through the GDS client, auto-commit): it writes in its own
+            # transactions; a re-run rewrites the same properties
             result = getattr(endpoint, spec.algorithm.mode)(graph, **config)
         out = _result_dict(result)
         target = spec.algorithm.write_node_properties

@@ -20,7 +20,7 @@ import csv
 import json
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 from graphdatascience import GraphDataScience
-from neo4j import Driver
+from neo4j import Driver, Record
 from sklearn.metrics import adjusted_rand_score
 
 from ragrec.config import get_settings
@@ -39,6 +39,7 @@ from ragrec.gds.pipeline import (
     StepResult,
     estimate_before_projecting,
     project,
+    read_streamed,
     recorded_runs,
     reference_date,
     run_autocommit,
@@ -339,20 +340,26 @@ def customer_persona(driver: Driver, database: str, customer_id: str) -> dict[st
 def _read_customers(driver: Driver, database: str) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Ids, embeddings (float32, built in blocks: no list of Python floats for all
     customers) and communities of the customers with a behaviour embedding."""
-    ids: list[str] = []
-    blocks: list[np.ndarray] = []
-    block: list[list[float]] = []
-    communities: list[int] = []
-    with driver.session(database=database) as session:
-        for record in session.run(query("personas/customers_for_clustering")):
+
+    def consume(records: Iterable[Record]) -> tuple[list[str], list[np.ndarray], list[int]]:
+        ids: list[str] = []
+        blocks: list[np.ndarray] = []
+        block: list[list[float]] = []
+        communities: list[int] = []
+        for record in records:
             ids.append(record["id"])
             block.append(record["embedding"])
             communities.append(int(record["community"]))
             if len(block) == READ_BLOCK:
                 blocks.append(np.array(block, dtype=np.float32))
                 block = []
-    if block:
-        blocks.append(np.array(block, dtype=np.float32))
+        if block:
+            blocks.append(np.array(block, dtype=np.float32))
+        return ids, blocks, communities
+
+    ids, blocks, communities = read_streamed(
+        driver, database, "personas/customers_for_clustering", {}, consume
+    )
     if not ids:
         return [], np.zeros((0, 0), dtype=np.float32), np.zeros(0, dtype=np.int64)
     return ids, np.vstack(blocks), np.array(communities, dtype=np.int64)
@@ -464,9 +471,9 @@ def _write_personas(
 
 
 def _write_profiles(driver: Driver, database: str) -> dict[str, dict[str, Any]]:
-    profiles: dict[str, PersonaProfile] = defaultdict(PersonaProfile)
-    with driver.session(database=database) as session:
-        for r in session.run(query("personas/purchase_mix")):
+    def mix(records: Iterable[Record]) -> dict[str, PersonaProfile]:
+        profiles: dict[str, PersonaProfile] = defaultdict(PersonaProfile)
+        for r in records:
             prof = profiles[r["persona"]]
             items = int(r["items"])
             if r["index_group"]:
@@ -476,8 +483,14 @@ def _write_profiles(driver: Driver, database: str) -> dict[str, dict[str, Any]]:
             if r["price_level"] is not None:
                 prof.price_level_sum += float(r["price_level"]) * items
                 prof.price_level_items += items
-        for r in session.run(query("personas/age_mix")):
-            profiles[r["persona"]].ages[r["age"]] += int(r["customers"])
+        return profiles
+
+    def ages(records: Iterable[Record]) -> list[tuple[str, str, int]]:
+        return [(r["persona"], r["age"], int(r["customers"])) for r in records]
+
+    profiles = read_streamed(driver, database, "personas/purchase_mix", {}, mix)
+    for persona, age, customers in read_streamed(driver, database, "personas/age_mix", {}, ages):
+        profiles[persona].ages[age] += customers
     ordered = sorted(profiles)
     named = [name_persona(profiles[pid]) for pid in ordered]
     names = unique_names([n for n, _ in named])
@@ -516,22 +529,25 @@ def _write_product_basis(
     weights = spec.weights or Weights()
     index = {cid: i for i, cid in enumerate(ids)}
     x = l2_normalise(embeddings)
-    sums: dict[str, np.ndarray] = {}
-    with driver.session(database=database) as session:
-        result = session.run(
-            query("personas/interaction_weights"),
-            customer_ids=None,
-            reference=reference_date(driver, database),
-            decay_days=float(weights.decay_days),
-            weights=weights.by_type(),
-        )
-        for r in result:
+
+    def weigh(records: Iterable[Record]) -> dict[str, np.ndarray]:
+        sums: dict[str, np.ndarray] = {}
+        for r in records:
             i = index.get(r["customer"])
             if i is None:
                 continue
             vec = sums.get(r["product"])
             contribution = x[i] * float(r["weight"])
             sums[r["product"]] = contribution if vec is None else vec + contribution
+        return sums
+
+    params = {
+        "customer_ids": None,
+        "reference": reference_date(driver, database),
+        "decay_days": float(weights.decay_days),
+        "weights": weights.by_type(),
+    }
+    sums = read_streamed(driver, database, "personas/interaction_weights", params, weigh)
     rows = [
         {"id": pid, "vector": (v / (np.linalg.norm(v) or 1.0)).tolist()} for pid, v in sums.items()
     ]
@@ -609,16 +625,18 @@ def _embeddings_for_seed(
         config.pop("write_property", None)
         config["mutate_property"] = STABILITY_PROPERTY
         gds.fast_rp.mutate(graph, **config)
-        with driver.session(database=database) as session:
-            found = {
-                r["id"]: r["embedding"]
-                for r in session.run(
-                    query("personas/stability_embeddings"),
-                    graph_name=spec.projection.graph_name,
-                    property=STABILITY_PROPERTY,
-                    ids=[ids[i] for i in rows.tolist()],
-                )
-            }
+        params = {
+            "graph_name": spec.projection.graph_name,
+            "property": STABILITY_PROPERTY,
+            "ids": [ids[i] for i in rows.tolist()],
+        }
+        found = read_streamed(
+            driver,
+            database,
+            "personas/stability_embeddings",
+            params,
+            lambda records: {r["id"]: r["embedding"] for r in records},
+        )
     finally:
         gds.graph.drop(graph)
     if len(found) < rows.size:
