@@ -19,9 +19,18 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+import scipy.sparse as sp
 
 from ragrec.etl.readers import find_sources
-from ragrec.evaluation.baselines import EASE, ItemItem, ItemKNN, RecentPopularity, RP3beta
+from ragrec.evaluation.baselines import (
+    EASE,
+    ItemItem,
+    ItemKNN,
+    RecentPopularity,
+    RP3beta,
+    binarise,
+    top_n_per_row,
+)
 from ragrec.evaluation.interactions import Interactions
 from ragrec.recommender.types import Candidate, CandidatePool, ProductInfo, Profile
 
@@ -33,6 +42,8 @@ REASONS = {
     "itemknn": "people who bought what you bought also bought this (ItemKNN)",
     "repurchase": "you bought this before",
     "trending": "trending now",
+    "recent_neighbours": "customers who buy what you buy bought this lately",
+    "siblings": "another version (colour) of something you chose",
 }
 DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
     "EASE": {"lam": 300.0},
@@ -41,6 +52,17 @@ DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
     "recent popularity": {"window_days": 7},
 }
 REPURCHASE_HALF_LIFE_DAYS = 30.0
+#: recent_neighbours: the most similar customers (cosine over bought items); each of their
+#: purchases counts 0.5 ** (age in days / half-life)
+NEIGHBOUR_CUSTOMERS = 100
+NEIGHBOUR_HALF_LIFE_DAYS = 14.0
+ROW_BLOCK = 64  # request rows per sparse customer x customer product (memory)
+
+
+def product_code(product_id: str) -> str | None:
+    """H&M's product code from a 10-digit article id (`0` + code + 3-digit variant): the
+    articles that share it are the same garment in other colours / variants."""
+    return product_id[:-3] if len(product_id) == 10 and product_id.isdigit() else None
 
 
 def read_catalogue(folder: Path) -> dict[str, ProductInfo]:
@@ -114,13 +136,30 @@ class AsOf:
         )
         self.stats = self._stats(frame)
         self.customers = self._customers(frame)
+        self.sales = {pid: float(st["sales"]) for pid, st in self.stats.items()}
+        self.by_code: dict[str, list[str]] = {}
+        for pid in sorted(catalogue):
+            code = product_code(pid)
+            if code is not None:
+                self.by_code.setdefault(code, []).append(pid)
+        self.customer_unit = _unit_rows(binarise(X))
+        days = sp.csr_matrix(self.data.days)  # last purchase day of each (customer, item)
+        age = float(as_of.toordinal() - 1) - days.data
+        self.recent = sp.csr_matrix(
+            (0.5 ** (np.maximum(age, 0.0) / NEIGHBOUR_HALF_LIFE_DAYS), days.indices, days.indptr),
+            shape=days.shape,
+        )
 
     # -- sources ------------------------------------------------------------------------
 
     def sources(
-        self, rows: Sequence[Sequence[str]], exclude: Sequence[set[str]]
+        self,
+        rows: Sequence[Sequence[str]],
+        exclude: Sequence[set[str]],
+        customers: Sequence[str | None] | None = None,
     ) -> list[dict[str, list[Candidate]]]:
-        """Model sources for each basket of item ids (a history or a cart)."""
+        """Model sources for each basket of item ids (a history or a cart); `customers`
+        (the row's own buyer, if any) keeps a customer out of their own neighbours."""
         X = self.data.rows_of(rows)
         out: list[dict[str, list[Candidate]]] = [{} for _ in rows]
         idx = np.arange(len(rows))
@@ -133,7 +172,52 @@ class AsOf:
         trend = self.trending.popularity
         for r in range(len(rows)):
             out[r]["trending"] = self._top("trending", trend, exclude[r])
+        if self.recent.nnz:
+            own = [
+                self.data.user_index.get(c, -1) if c else -1
+                for c in (customers or [None] * len(rows))
+            ]
+            for start in range(0, len(rows), ROW_BLOCK):
+                stop = min(len(rows), start + ROW_BLOCK)
+                scores = self._neighbour_scores(X[start:stop], own[start:stop])
+                for j, r in enumerate(range(start, stop)):
+                    out[r]["recent_neighbours"] = self._top(
+                        "recent_neighbours", scores[j], exclude[r] | set(rows[r])
+                    )
+        for r in range(len(rows)):
+            out[r]["siblings"] = self._siblings(rows[r], exclude[r] | set(rows[r]))
         return out
+
+    def _neighbour_scores(self, X: sp.csr_matrix, own: Sequence[int]) -> np.ndarray:
+        """Each row's NEIGHBOUR_CUSTOMERS most similar customers (cosine over bought
+        items; the row's own customer left out), their purchases weighted
+        by similarity and decayed by age (half-life NEIGHBOUR_HALF_LIFE_DAYS)."""
+        q = _unit_rows(binarise(X))
+        S = sp.csr_matrix(q @ self.customer_unit.T)
+        for j, u in enumerate(own):
+            if u >= 0:
+                lo, hi = S.indptr[j], S.indptr[j + 1]
+                S.data[lo:hi][S.indices[lo:hi] == u] = 0.0
+        S.eliminate_zeros()
+        S = top_n_per_row(S, NEIGHBOUR_CUSTOMERS)
+        return np.asarray((S @ self.recent).toarray(), dtype=np.float64)
+
+    def _siblings(self, items: Sequence[str], exclude: set[str]) -> list[Candidate]:
+        """Other variants (same product code) of the row's items; the more of the row's
+        items share the code, the higher; all-time sales break ties."""
+        scores: dict[str, float] = {}
+        for pid in items:
+            for other in self.by_code.get(product_code(pid) or "", ()):
+                if other not in exclude:
+                    scores[other] = scores.get(other, 0.0) + 1.0
+        sales = self.sales
+        top = max(sales.values(), default=0.0) + 1.0
+        ranked = sorted(
+            ((pid, sc + sales.get(pid, 0.0) / top) for pid, sc in scores.items()),
+            key=lambda t: (-t[1], t[0]),
+        )
+        reason = REASONS["siblings"]
+        return [Candidate(pid, sc, "siblings", reason) for pid, sc in ranked[: self.n]]
 
     def _top(self, name: str, scores: np.ndarray, exclude: set[str]) -> list[Candidate]:
         s = np.array(scores, dtype=np.float64, copy=True)
@@ -262,3 +346,12 @@ class AsOf:
             c.history.append(entry)
             c.bought.append(row["article"])
         return out
+
+
+def _unit_rows(B: sp.csr_matrix) -> sp.csr_matrix:
+    """Rows scaled to unit length (empty rows stay empty)."""
+    B = sp.csr_matrix(B, dtype=np.float64, copy=True)
+    norms = np.sqrt(np.asarray(B.multiply(B).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    B.data /= norms.repeat(np.diff(B.indptr))
+    return B

@@ -65,7 +65,13 @@ def print_report(report: EvalReport, console: Console) -> None:
     console.print(table)
     split = ", ".join(f"{k_}: {v}" for k_, v in report.split.items())
     console.print(f"split: {split}")
-    if best_base and chosen:
+    scored = report.significance.requests if report.significance else 0
+    if not scored:
+        console.print(
+            "[bold]nothing scored[/bold]: no request has both a history before the test "
+            "period and a purchase in it, so no system can be compared on this data"
+        )
+    elif best_base and chosen:
         b, o = best_base.metrics[metric], chosen.metrics[metric]
         ratio = o / b if b else float("inf")
         verdict = "beats" if o > b else "does NOT beat"
@@ -75,7 +81,7 @@ def print_report(report: EvalReport, console: Console) -> None:
             f"({(ratio - 1) * 100:+.1f}%; target 1.10x)"
         )
     sig = report.significance
-    if sig is not None:
+    if sig is not None and sig.requests:
         console.print(
             f"paired bootstrap over {sig.requests} requests ({sig.resamples} resamples): "
             f"{sig.metric} difference {sig.diff:+.4f}, 95% CI [{sig.ci_low:+.4f}, "

@@ -401,7 +401,7 @@ def _homepage_pool(rec: Recommender, asof: AsOf, customer: str, opts: EvalOption
     info = asof.customers.get(customer)
     history = [h["id"] for h in info.history] if info else []
     exclude = set() if opts.repurchase else set(history)
-    sources = asof.sources([history], [exclude])[0]
+    sources = asof.sources([history], [exclude], [customer])[0]
     return asof.pool(customer, sources, base=base, exclude=exclude, repurchase=opts.repurchase)
 
 
@@ -415,7 +415,7 @@ def _homepage_pools(
         items = [h["id"] for h in info.history] if info else []
         histories.append(items)
         excludes.append(set() if opts.repurchase else set(items))
-    sources = asof.sources(histories, excludes)
+    sources = asof.sources(histories, excludes, st.customers)
     pools = []
     with _progress(console) as bar:
         task = bar.add_task(f"{st.name} pools (as of {st.as_of})", total=len(st.customers))
@@ -495,7 +495,9 @@ def _basket_eval(
     with Recommender(driver, settings, rules=rules) as rec:
         cases = split.validation
         sources = asof.sources(
-            [cart for _, _, cart, _ in cases], [set(cart) for _, _, cart, _ in cases]
+            [cart for _, _, cart, _ in cases],
+            [set(cart) for _, _, cart, _ in cases],
+            [customer for customer, _, _, _ in cases],
         )
         pools = []
         with _progress(console) as bar:
@@ -518,7 +520,7 @@ def _basket_eval(
             task = bar.add_task(f"test: {chosen_name}", total=len(split.test))
             for (customer, _, cart, _), rel in zip(split.test, relevant, strict=True):
                 t = time.perf_counter()
-                src = asof.sources([cart], [set(cart)])[0]
+                src = asof.sources([cart], [set(cart)], [customer])[0]
                 base = rec.items_pool("cart", cart, customer)
                 pool = asof.pool(customer, src, base=base, exclude=set(cart), context="cart")
                 res = rec.finish(pool, k=LIST_LENGTH, fusion=chosen)

@@ -31,7 +31,7 @@ import math
 import time
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -44,7 +44,15 @@ from ragrec.recommender.types import CandidatePool, Scored
 
 GENERATORS = tuple(GENERATOR_GROUPS)
 #: candidate sources built from the strong item-item models and purchase history
-MODEL_SOURCES = ("ease", "rp3beta", "itemknn", "repurchase", "trending")
+MODEL_SOURCES = (
+    "ease",
+    "rp3beta",
+    "itemknn",
+    "repurchase",
+    "trending",
+    "recent_neighbours",
+    "siblings",
+)
 SOURCES = (*GENERATORS, *MODEL_SOURCES)
 FEATURES = (
     *(f"{g}_score" for g in SOURCES),
@@ -196,6 +204,17 @@ class LearnedFusion(FusionStrategy):
         self.booster = booster
         self.meta = meta
 
+    def narrow(self, pool: CandidatePool) -> CandidatePool:
+        """The pool as the ranker learnt it: only the sources its training requests had
+        (a ranker trained without the graph's sources never saw their scores, nor their
+        share of `n_generators` and `rrf_score`). Unchanged when it saw them all, when the
+        model does not record them, or when none of them is in the pool."""
+        seen = self.meta.get("sources")
+        if not seen or set(pool.lists) <= set(seen):
+            return pool
+        lists = {g: items for g, items in pool.lists.items() if g in seen}
+        return replace(pool, lists=lists) if lists else pool
+
     @classmethod
     def load(cls, root: Path, version: int | None = None) -> LearnedFusion:
         import lightgbm as lgb
@@ -209,7 +228,7 @@ class LearnedFusion(FusionStrategy):
         return cls(lgb.Booster(model_file=str(folder / "model.txt")), meta)
 
     def fuse(self, pool: CandidatePool) -> list[Scored]:
-        ids, x = pool_features(pool)
+        ids, x = pool_features(self.narrow(pool))
         if not ids:
             return []
         scores = self.booster.predict(x)
@@ -348,6 +367,7 @@ def train(
         },
         "summary": summary.__dict__,
         "importance_gain": dict(importance[:20]),
+        "sources": sorted({g for pool in pools for g, items in pool.lists.items() if items}),
         **(extra_meta or {}),
     }
     (folder / "meta.json").write_text(json.dumps(meta, indent=2, default=str))

@@ -7,7 +7,8 @@ bootstrap, and Optuna tuning of a baseline."""
 from __future__ import annotations
 
 import shutil
-from datetime import timedelta
+from dataclasses import replace
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -16,11 +17,13 @@ import pytest
 import scipy.sparse as sp
 
 from ragrec.etl.generator import generate
+from ragrec.evaluation import candidates
 from ragrec.evaluation.baselines import EASE
 from ragrec.evaluation.candidates import AsOf, read_catalogue
 from ragrec.evaluation.selection import paired_bootstrap, tune_baseline
 from ragrec.evaluation.splits import split_folder
 from ragrec.recommender import ranker
+from ragrec.recommender.types import Candidate, ProductInfo
 
 KEY = b"leak-test-key"
 
@@ -142,3 +145,83 @@ def test_tune_baseline_finds_the_better_lambda() -> None:
     assert len(calls) == 8 == tuned.trials
     assert isinstance(model, EASE) and model.lam == max(calls)
     assert tuned.params["lam"] == model.lam
+
+
+def _frame(rows: list[tuple[str, str, int]], last: date) -> pl.DataFrame:
+    """(customer, article, days before `last`) -> the pairs frame `AsOf` reads."""
+    return pl.DataFrame(
+        {
+            "customer": [c for c, _, _ in rows],
+            "article": [a for _, a, _ in rows],
+            "day": [last - timedelta(days=d) for _, _, d in rows],
+        }
+    )
+
+
+def test_recent_neighbours_weigh_similar_customers_recent_purchases() -> None:
+    """score(item) = sum over the most similar customers (cosine over bought items, the
+    requester left out) of similarity x 0.5 ** (age / half-life)."""
+    last = date(2024, 3, 31)
+    A, B, C, Z, W, Q = (f"000000{i}001" for i in range(1, 7))
+    frame = _frame(
+        [("me", A, 30), ("me", B, 30), ("me", Q, 0),  # Q: my own, recent
+         ("n1", A, 40), ("n1", B, 40), ("n1", Z, 0),  # like me, bought Z yesterday
+         ("n2", A, 40), ("n2", C, 40), ("n2", W, 14)],  # half like me, W 14 days before
+        last,
+    )  # fmt: skip
+    catalogue = {p: ProductInfo(p) for p in (A, B, C, Z, W, Q)}
+    asof = AsOf(frame, last + timedelta(days=1), catalogue, n_candidates=10)
+    got = asof.sources([[A, B]], [set()], ["me"])[0]["recent_neighbours"]
+    scores = {c.product_id: c.score for c in got}
+    half = 0.5 ** (14 / candidates.NEIGHBOUR_HALF_LIFE_DAYS)
+    sim_n1 = 2 / (np.sqrt(2) * np.sqrt(3))
+    sim_n2 = 1 / (np.sqrt(2) * np.sqrt(3))
+    assert scores[Z] == pytest.approx(sim_n1)
+    assert scores[W] == pytest.approx(sim_n2 * half)
+    assert scores[C] == pytest.approx(sim_n2 * 0.5 ** (40 / candidates.NEIGHBOUR_HALF_LIFE_DAYS))
+    assert Q not in scores  # "me" is not my own neighbour
+    assert A not in scores and B not in scores  # the row's own items are never proposed
+    assert [c.product_id for c in got][:2] == [Z, W]
+    # without knowing the requester, their own recent purchase comes back through them
+    anonymous = asof.sources([[A, B]], [set()])[0]["recent_neighbours"]
+    assert Q in {c.product_id for c in anonymous}
+
+
+def test_siblings_are_the_other_variants_of_a_chosen_product() -> None:
+    last = date(2024, 3, 31)
+    frame = _frame([("x", "0100001002", 1), ("y", "0100001002", 1), ("y", "0100001003", 2),
+                    ("x", "0200002001", 3)], last)  # fmt: skip
+    ids = ["0100001001", "0100001002", "0100001003", "0100001004", "0200002001", "0200002002"]
+    asof = AsOf(frame, last + timedelta(days=1), {p: ProductInfo(p) for p in ids})
+    assert candidates.product_code("0100001002") == "0100001"
+    assert candidates.product_code("abc") is None
+    got = asof.sources([["0100001001", "0200002001"]], [{"0100001004"}])[0]["siblings"]
+    # same code, not in the cart, not excluded; ties (one cart item each) by sales
+    assert [c.product_id for c in got] == ["0100001002", "0100001003", "0200002002"]
+    assert all(c.generator == "siblings" for c in got)
+
+
+def test_a_ranker_scores_only_the_sources_it_learnt_on(shop: Path, tmp_path: Path) -> None:
+    """Trained on model sources only (`--no-graph-windows`), the ranker ranks a serving
+    pool with an extra source exactly as it ranks the pool without it."""
+    split = split_folder(shop, tmp_path / "train", KEY, test_days=7)
+    window = split_folder(split.train_dir, tmp_path / "w", KEY, test_days=7, min_purchases=2)
+    assert window.cutoff is not None
+    asof = AsOf(window.train_frame, window.cutoff, read_catalogue(shop), n_candidates=20)
+    customers = sorted(c for c in window.test if window.train.get(c))
+    histories = [[h["id"] for h in asof.customers[c].history] for c in customers]
+    sources = asof.sources(histories, [set(h) for h in histories], customers)
+    pools = [asof.pool(c, s, exclude=set(h)) for c, s, h in zip(customers, sources, histories,
+                                                                 strict=True)]  # fmt: skip
+    labels = [window.test[c] for c in customers]
+    summary = ranker.train(pools, labels, tmp_path / "ranker", n_estimators=20)
+    learned = ranker.LearnedFusion.load(tmp_path / "ranker", summary.version)
+    assert "popularity" not in learned.meta["sources"] and "ease" in learned.meta["sources"]
+    pool = pools[0]
+    proposed = {c.product_id for items in pool.lists.values() for c in items}
+    extra = next(p for p in sorted(asof.catalogue) if p not in pool.exclude | proposed)
+    served = replace(pool, lists={**pool.lists, "popularity": [
+        Candidate(extra, 9.0, "popularity", "popular"), *pool.lists["ease"][:5]]})  # fmt: skip
+    plain = [(s.product_id, s.score) for s in learned.fuse(pool)]
+    assert [(s.product_id, s.score) for s in learned.fuse(served)] == plain
+    assert extra not in {pid for pid, _ in plain}
