@@ -29,6 +29,8 @@ from test_api import BEST_SELLER, LOYAL, load_sample
 
 from app.main import create_app
 from ragrec.config import Settings
+from ragrec.recommender.engine import Recommender
+from ragrec.recommender.errors import RankerNotTrained
 from ragrec.recommender.random_model import build_random_cross_encoder
 from ragrec.recommender.ranker import FEATURES
 
@@ -137,6 +139,18 @@ def test_ranker_that_cannot_load_falls_back_to_rrf(
     search = _ok(client.post("/api/v1/search", json={**QUERY, "strategy": "learned"}))
     assert search["strategy"] == "rrf" and "ranker:rrf" in search["degraded"]
     assert _fallbacks(client, "ranker", "rrf") == before + 3
+
+
+@pytest.mark.parametrize("part", ["model", "meta"])
+def test_engine_reports_an_unreadable_ranker_as_not_trained(
+    graph: Driver, settings: Settings, tmp_path: Path, part: str
+) -> None:
+    """What the API's fallback relies on for every caller of the engine: a corrupt model
+    is the named RankerNotTrained, not a LightGBM or JSON error."""
+    _corrupt_ranker(tmp_path, part)
+    local = settings.model_copy(update={"rec_models_dir": tmp_path, "rec_query_timeout_s": 30.0})
+    with Recommender(graph, local) as rec, pytest.raises(RankerNotTrained, match="retrain"):
+        rec.homepage(None, strategy="learned")
 
 
 def test_ranker_default_strategy_learned_without_a_model_still_answers(

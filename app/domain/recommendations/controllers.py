@@ -18,6 +18,7 @@ from app.domain.recommendations.schemas import (
 from app.domain.recommendations.services import recommend as _recommend
 from app.domain.recommendations.services import search as _search
 from app.lib import metrics
+from app.lib.engines import recommender
 from app.lib.errors import NotFound, Unprocessable, error_specs
 from app.lib.params import ID_PATTERN, ProductId, TopK
 from app.lib.resources import Resources, ResourcesDep
@@ -79,11 +80,14 @@ def _with_fallbacks(
     per request it served."""
     fallbacks: list[str] = []
     with _no_pseudonym():
-        try:
-            response: RecommendationResponse = answer(resources, req)
-        except Unprocessable as exc:
-            if exc.field != "strategy" or req.strategy == "rrf":
-                raise
+        response: RecommendationResponse | None = None
+        if not _ranker_cannot_load(resources, req):
+            try:
+                response = answer(resources, req)
+            except Unprocessable as exc:
+                if exc.field != "strategy" or req.strategy == "rrf":
+                    raise
+        if response is None:
             as_rrf = msgspec.structs.replace(req, strategy="rrf")
             served: RecommendationResponse = answer(resources, as_rrf)
             response = msgspec.structs.replace(
@@ -94,6 +98,19 @@ def _with_fallbacks(
         fallbacks += [d for d in response.degraded if d != RANKER_FALLBACK]
     metrics.record_degraded(fallbacks)
     return response
+
+
+def _ranker_cannot_load(resources: Resources, req: RecommendRequest | SearchRequest) -> bool:
+    """Whether the request asks for the learned ranker and it cannot load: checked before
+    the candidates are read (they would be read twice otherwise). A loaded ranker is kept
+    by the engine; a missing or unreadable one costs a look at the models folder."""
+    if (req.strategy or resources.settings.rec_strategy) != "learned":
+        return False
+    try:
+        recommender(resources).strategy("learned")
+    except Exception:  # not trained, or its files cannot be read
+        return True
+    return False
 
 
 @contextmanager
