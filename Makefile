@@ -32,6 +32,7 @@ demo: services-up
 	$(BIN)/ragrec load-data data/sample --if-empty
 	$(BIN)/ragrec generate-embeddings
 	$(BIN)/ragrec discover-personas --if-missing --no-stability
+	$(BIN)/ragrec refresh --if-missing
 	@$(BIN)/python -m app.pages.urls --port $(PORT)
 	@# the worker (new purchases, events, products every 30 s) runs beside the API and stops with it
 	@mkdir -p .ragrec/logs; \

@@ -9,4 +9,7 @@ CALL () {
 }
 RETURN source, p.id AS product_id, p.name AS name, p.product_type AS category,
        p.price AS price, p.in_stock AS in_stock, p.created_at AS created_at,
-       toFloat(score) AS score, detail
+       p.colour AS colour, toFloat(score) AS score, detail,
+       CASE WHEN p.sales IS NULL THEN null ELSE
+         {sales: p.sales, sales_1d: p.sales_1d, sales_7d: p.sales_7d, sales_28d: p.sales_28d,
+          last_sale: p.last_sale} END AS stats

@@ -25,11 +25,19 @@ def refresh(
         typer.Option(
             "--only",
             help="run only this step (repeatable): bought_together, popular, "
-            "persona_favourites, community_trending, category_best, new_arrivals, neighbours",
+            "persona_favourites, community_trending, category_best, new_arrivals, neighbours, "
+            "product_stats",
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
     out: Annotated[Path | None, typer.Option(help="also write the summary JSON here")] = None,
+    if_missing: Annotated[
+        bool,
+        typer.Option(
+            "--if-missing",
+            help="do nothing when every step already has a live version (make demo)",
+        ),
+    ] = False,
 ) -> None:
     """Rebuild BOUGHT_TOGETHER, the ranked lists and the item neighbours (versioned, switched
     in when complete); prints progress, each step's seconds and a summary."""
@@ -44,6 +52,19 @@ def refresh(
         raise typer.Exit(2) from None
     settings = get_settings()
     with neo4j_service.driver(settings) as driver:
+        if if_missing:
+            from ragrec.jobs import versions
+            from ragrec.jobs.refresh import check_steps as wanted
+
+            live = versions.live_versions(driver, settings.neo4j_database)
+            names = [
+                f"neighbours:{m}" if s == "neighbours" else s
+                for s in wanted(only)
+                for m in (settings.neighbours_models if s == "neighbours" else [""])
+            ]
+            if all(live.get(n, {}).get("live") for n in names):
+                err.print("refresh: every derived structure is live; nothing to do")
+                return
         report = run(driver, settings, only=only, say=lambda m: err.print(m, highlight=False))
     data = report.to_dict()
     if out:

@@ -3,6 +3,7 @@
     bought_together      BOUGHT_TOGETHER {count, lift, score, rank, version}
     popular ...          the ranked lists of `ragrec.jobs.lists.FAMILIES`
     neighbours           NEIGHBOUR {model, score, rank, version} per item-neighbour model
+    product_stats        Product.sales, sales_1d/7d/28d, last_sale (the ranker's trend features)
 
 One purchases export serves every step (only the last 56 days when no step needs more).
 Each step writes a new version and switches it in when complete; a step that fails or is
@@ -23,7 +24,7 @@ from ragrec.config import Settings
 from ragrec.jobs import bought_together, lists, versions
 from ragrec.jobs.export import PurchaseExport, export_purchases
 
-STEPS: tuple[str, ...] = ("bought_together", *lists.FAMILIES, "neighbours")
+STEPS: tuple[str, ...] = ("bought_together", *lists.FAMILIES, "neighbours", "product_stats")
 
 Say = Callable[[str], None]
 BatchHook = Callable[[str, int, int], None]
@@ -90,7 +91,7 @@ def refresh(
     t = time.perf_counter()
     if on_step:
         on_step("export")
-    needs_history = "bought_together" in steps or "neighbours" in steps
+    needs_history = any(s in steps for s in ("bought_together", "neighbours", "product_stats"))
 
     def exported(done: int, total: int) -> None:
         if done == total or done % (settings.jobs_read_batch * 10) == 0:
@@ -189,5 +190,11 @@ def _run_step(
 
         return neighbours.derive(
             driver, settings, export, say=lambda m: log(f"  {m}"), on_batch=hook
+        )
+    if name == "product_stats":
+        from ragrec.jobs import stats
+
+        return stats.derive(
+            driver, database, export, write_batch=settings.jobs_write_batch, on_batch=hook
         )
     raise ValueError(name)

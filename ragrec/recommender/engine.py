@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +70,7 @@ from ragrec.recommender.types import (
     Recommendation,
     RecommendedItem,
     Scored,
+    product_code,
 )
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,9 @@ HOMEPAGE_SOURCES = (
     "co_purchase",
     "similar_items",
     "behaviour_neighbours",
+    "model_neighbours",
+    "trending",
+    "siblings",
 )
 ITEMS_SOURCES = (
     "co_purchase",
@@ -91,7 +95,14 @@ ITEMS_SOURCES = (
     "category_affinity",
     "popularity",
     "persona_favourites",
+    "model_neighbours",
+    "trending",
+    "siblings",
 )
+#: the evaluation's repurchase source (ragrec.evaluation.candidates): times bought, decayed
+REPURCHASE_HALF_LIFE_DAYS = 30.0
+#: history items that feed the model sources (the evaluation uses the whole history)
+MODEL_ITEMS = 200
 STRATEGIES = ("rrf", "weighted", "learned")
 TUNED_FILE = "fusion/best.json"
 CONTEXT_BOOST: dict[str, dict[str, float]] = {
@@ -188,6 +199,7 @@ class Recommender:
             driver, self.database, settings.rec_query_timeout_s, self._pool, source_templates
         )
         self._live: tuple[float, set[str]] = (-1e9, set())
+        self._max_sales = 0.0
         self._ref_date: tuple[float, date | None] = (-1e9, None)
 
     def close(self) -> None:
@@ -546,6 +558,8 @@ class Recommender:
             try:
                 found = versions.live_versions(self.driver, self.database)
                 live = {name for name, v in found.items() if v.get("live")}
+                stats = found.get("product_stats", {}).get("stats") or {}
+                self._max_sales = float(stats.get("max_sales") or 0.0)
             except Exception:  # no answer: keep what was known
                 return "popular" in live
             if "popular" in live and "popular" not in self._live[1]:
@@ -570,14 +584,16 @@ class Recommender:
         # a source without input (no anchors, no persona) reads nothing
         sources = list(HOMEPAGE_SOURCES)
         shares = profile.category_shares()
-        params = self._source_params(exclude, anchors, shares)
+        items = [h["id"] for h in profile.history[:MODEL_ITEMS]]
+        params = self._source_params(exclude, anchors, shares, items)
         params.update(
             persona_key=self._persona_key(profile),
             community_key=None if profile.community_id is None else str(profile.community_id),
         )
         degraded: list[str] = []
         tasks: list[Callable[[], GeneratorResult]] = [
-            lambda: self._read_sources(sources, params, profile, degraded, " you bought")
+            lambda: self._read_sources(sources, params, profile, degraded, " you bought"),
+            lambda: self._repurchase(profile, exclude),
         ]
         if not profile.cold_start:
             tasks += self._retriever_tasks(anchors, exclude, " you bought")
@@ -596,7 +612,7 @@ class Recommender:
     ) -> CandidatePool:
         shares = _shares([known[p].category for p in known])
         sources = list(ITEMS_SOURCES)
-        params = self._source_params(exclude, anchors, shares)
+        params = self._source_params(exclude, anchors, shares, list(known))
         params["persona_key"] = self._persona_key(profile) if profile.customer_id else None
         degraded: list[str] = []
         tasks: list[Callable[[], GeneratorResult]] = [
@@ -608,11 +624,20 @@ class Recommender:
         return pool
 
     def _source_params(
-        self, exclude: set[str], anchors: list[dict[str, Any]], shares: dict[str, float]
+        self,
+        exclude: set[str],
+        anchors: list[dict[str, Any]],
+        shares: dict[str, float],
+        items: Sequence[str] = (),
     ) -> dict[str, Any]:
         p = self.params
         top = sorted(shares.items(), key=lambda kv: (-kv[1], kv[0]))[: p.categories]
+        codes = sorted({c for i in items if (c := product_code(i)) is not None})
         return {
+            "items": list(items),
+            "codes": codes,
+            "max_sales": self._max_sales,
+            "trending_key": f"{p.popularity_window_days}d",
             "exclude_ids": sorted(exclude),
             "limit": p.limit,
             "popular_key": f"{p.popularity_window_days}d",
@@ -641,11 +666,30 @@ class Recommender:
     ) -> GeneratorResult:
         """All the sources in one round trip; returned as one result per source, merged by
         `_pool_of` (a GeneratorResult named "*" that carries the others)."""
-        results, failed = self.reader.read(
+        results, failed, stats = self.reader.read(
             sources, params, {"persona": profile.persona_name, "you_bought": you_bought}
         )
         degraded.extend(failed)
-        return _Many(results)
+        return _Many(results, stats)
+
+    def _repurchase(self, profile: Profile, exclude: set[str]) -> GeneratorResult:
+        """Items the customer bought before (those the rules let through): times bought,
+        decayed with age, as in the evaluation's repurchase source."""
+        ref = profile.ref_date
+        scored = []
+        for h in profile.history:
+            if h["id"] in exclude:
+                continue
+            age = (ref - _day(h.get("ts"))).days if ref and h.get("ts") else 0
+            n = float(h.get("n") or 1)
+            scored.append((h["id"], n * 0.5 ** (age / REPURCHASE_HALF_LIFE_DAYS)))
+        scored.sort(key=lambda t: (-t[1], t[0]))
+        top = scored[: self.params.limit]
+        return GeneratorResult(
+            "repurchase",
+            [Candidate(pid, sc, "repurchase", "you bought this before") for pid, sc in top],
+            [],
+        )
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -763,6 +807,7 @@ class Recommender:
     ) -> CandidatePool:
         results: list[GeneratorResult] = []
         degraded: list[str] = []
+        stats: dict[str, dict[str, Any]] | None = None
         for future in [self._pool.submit(t) for t in tasks]:
             try:
                 res = future.result()
@@ -773,7 +818,11 @@ class Recommender:
                 log.warning("source %s dropped: %s", name, exc)
                 degraded.append(name)
                 continue
-            results.extend(res.parts if isinstance(res, _Many) else [res])
+            if isinstance(res, _Many):
+                results.extend(res.parts)
+                stats = {**(stats or {}), **res.stats}
+            else:
+                results.append(res)
         lists: dict[str, list[Candidate]] = {}
         products: dict[str, ProductInfo] = {}
         for res in results:
@@ -790,6 +839,7 @@ class Recommender:
             as_of=as_of,
             seconds=time.perf_counter() - began,
             degraded=degraded,
+            stats=stats,
         )
 
     def _rerank(self, pool: CandidatePool, fused: list[Scored], query: str) -> list[Scored]:
@@ -849,9 +899,10 @@ _EMPTY = ProductInfo("")
 class _Many(GeneratorResult):
     """Several sources' results from one round trip."""
 
-    def __init__(self, parts: list[GeneratorResult]) -> None:
+    def __init__(self, parts: list[GeneratorResult], stats: dict[str, dict[str, Any]]) -> None:
         super().__init__("*", [], [])
         self.parts = parts
+        self.stats = stats
 
 
 def _failed_source(exc: BaseException) -> str:
@@ -861,6 +912,11 @@ def _failed_source(exc: BaseException) -> str:
 def _shares(categories: Sequence[str | None]) -> dict[str, float]:
     named = [c for c in categories if c]
     return {c: named.count(c) / len(named) for c in set(named)}
+
+
+def _day(value: Any) -> date:
+    value = _native(value)
+    return value.date() if isinstance(value, datetime) else value
 
 
 def _native(value: Any) -> Any:

@@ -312,6 +312,7 @@ def _info(r: Row) -> ProductInfo:
         in_stock=r.get("in_stock"),
         created_at=created.to_native() if hasattr(created, "to_native") else created,
         description=r.get("description"),
+        colour=r.get("colour"),
     )
 
 

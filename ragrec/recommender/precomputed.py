@@ -36,7 +36,12 @@ SOURCE_TEMPLATES: dict[str, str] = {
     "co_purchase": "recommend/sources/co_purchase",
     "similar_items": "recommend/sources/similar_items",
     "behaviour_neighbours": "recommend/sources/item_neighbours",
+    # the evaluation's model sources (the learned ranker's features): one list per model
+    "model_neighbours": "recommend/sources/model_neighbours",
+    "trending": "recommend/sources/trending",
+    "siblings": "recommend/sources/siblings",
 }
+
 MARKER = "// {sources}"
 Row = dict[str, Any]
 
@@ -58,8 +63,9 @@ class CandidateReader:
 
     def read(
         self, sources: Sequence[str], params: Row, labels: Row, timeout_s: float | None = None
-    ) -> tuple[list[GeneratorResult], list[str]]:
-        """The sources' candidates (one round trip) and the names of those that failed."""
+    ) -> tuple[list[GeneratorResult], list[str], dict[str, Row]]:
+        """The sources' candidates (one round trip), the names of those that failed and
+        each candidate's sales counters (product id -> stats; `ragrec refresh`)."""
         degraded: list[str] = []
         branches: dict[str, str] = {}
         for source in sources:
@@ -69,7 +75,7 @@ class CandidateReader:
                 log.warning("source %s dropped: %s", source, exc)
                 degraded.append(source)
         if not branches:
-            return [], degraded
+            return [], degraded, {}
         try:
             rows = self.rows(compose(list(branches.values())), params, timeout_s)
         except Exception as exc:  # find which branch fails, keep the others
@@ -85,7 +91,8 @@ class CandidateReader:
                 except Exception as one:
                     log.warning("source %s dropped: %s", source, one)
                     degraded.append(source)
-        return _results(rows, labels), degraded
+        stats = {r["product_id"]: _stats(r["stats"]) for r in rows if r.get("stats")}
+        return _results(rows, labels), degraded, stats
 
     def rows(self, text: str, params: Row, timeout_s: float | None = None) -> list[Row]:
         timeout = timeout_s or self.timeout_s
@@ -123,6 +130,11 @@ def _results(rows: list[Row], labels: Row) -> list[GeneratorResult]:
     return out
 
 
+def _stats(s: Row) -> Row:
+    last: Any = s.get("last_sale")
+    return {**s, "last_sale": last.to_native() if hasattr(last, "to_native") else last}
+
+
 def _reason(r: Row, labels: Row) -> str:
     source, d = r["source"], r["detail"] or {}
     if source == "popularity":
@@ -156,4 +168,11 @@ def _reason(r: Row, labels: Row) -> str:
         return f"{verb} {best.get('anchor')}{labels.get('you_bought', '')}"
     if source == "behaviour_neighbours":
         return f"bought by customers who also bought {evidence[0].get('anchor')}"
+    if source in ("ease", "rp3beta", "itemknn"):
+        model = {"ease": "EASE", "rp3beta": "RP3beta", "itemknn": "ItemKNN"}[source]
+        return f"people who bought {evidence[0].get('anchor')} also bought this ({model})"
+    if source == "trending":
+        return f"trending now: {d.get('n')} sold in the last days"
+    if source == "siblings":
+        return "another version (colour) of something you chose"
     return source

@@ -9,6 +9,12 @@ from typing import Any, Literal
 Context = Literal["homepage", "product", "cart", "search"]
 
 
+def product_code(product_id: str) -> str | None:
+    """H&M's product code from a 10-digit article id (`0` + code + 3-digit variant): the
+    articles that share it are the same garment in other colours / variants."""
+    return product_id[:-3] if len(product_id) == 10 and product_id.isdigit() else None
+
+
 @dataclass(frozen=True)
 class Candidate:
     """One generator's proposal: a product, the generator's score and why."""

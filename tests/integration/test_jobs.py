@@ -249,6 +249,38 @@ def test_homepage_reads_the_precomputed_lists_in_one_round_trip(
     assert not set(result.items[0].product_id) & set(pool.profile.bought)
 
 
+def test_serving_carries_the_rankers_model_sources_and_sales_counters(
+    refreshed: Driver, settings: Settings, patient: Settings
+) -> None:
+    """The learned ranker's inputs at serving are those of the evaluation: one list per
+    item-neighbour model, trending, and the 1/7/28-day counters written by the refresh."""
+    cid = customer_ids(refreshed, settings)[0]
+    with Recommender(refreshed, patient) as rec:
+        pool = rec.homepage_pool(cid)
+    assert {"ease", "rp3beta", "itemknn", "trending"} <= set(pool.lists), set(pool.lists)
+    assert pool.stats, "no sales counters reached the pool"
+    pid, got = sorted(pool.stats.items())[0]
+    [want] = rows(
+        refreshed,
+        settings,
+        """
+        MATCH ()-[r:PURCHASED]->() WITH max(r.ts) AS ref
+        MATCH (p:Product {id: $pid})<-[r:PURCHASED]-()
+        WITH ref, r.ts AS ts, 1 AS q
+        RETURN sum(q) AS sales,
+               sum(CASE WHEN ts >= ref THEN q ELSE 0 END) AS sales_1d,
+               sum(CASE WHEN ts >= ref - duration({days: 6}) THEN q ELSE 0 END) AS sales_7d,
+               sum(CASE WHEN ts >= ref - duration({days: 27}) THEN q ELSE 0 END) AS sales_28d
+        """,
+        pid=pid,
+    )
+    assert {k: got[k] for k in want} == want
+    # the model lists name their model in the reasons, and never propose what was bought
+    for model in ("ease", "rp3beta", "itemknn"):
+        assert not {c.product_id for c in pool.lists[model]} & set(pool.profile.bought)
+        assert all(model.lower() in c.reason.lower() for c in pool.lists[model])
+
+
 def test_all_zero_vector_no_neighbours_and_empty_persona_get_normal_answers(
     refreshed: Driver, settings: Settings, patient: Settings
 ) -> None:
