@@ -261,3 +261,31 @@ def test_without_gds_results_persona_sources_step_aside(
         answer = _ok(client.post(f"/api/v1/{kind}", json={**context, "customer_id": LOYAL}))
         assert answer["degraded"] == [] and answer["persona"] is None
     assert _fallbacks(client, "persona_favourites", "skipped") == before
+
+
+def test_refreshed_lists_without_gds_serve_a_normal_answer(
+    app_factory: Any, graph: Driver, settings: Settings
+) -> None:
+    """The precomputed request path (`ragrec refresh` run, GDS never run, as a shop that
+    skipped `discover-personas`): the persona and community lists are simply empty."""
+    from ragrec.jobs.refresh import refresh
+
+    report = refresh(graph, settings)
+    assert report.ok, report.to_dict()
+    client = app_factory()
+    before = _fallbacks(client, "persona_favourites", "skipped")
+    body = _ok(client.get("/api/v1/recommendations/homepage", params={"customer_id": LOYAL}))
+    assert body["persona"] is None and body["degraded"] == []
+    # (here `behaviour_neighbours` is the refresh's own list, not FastRP's)
+    assert "community_trending" not in body["candidates"], body["candidates"]
+    assert "popularity" in body["candidates"], body["candidates"]
+    reasons = [r for i in body["items"] for r in i["reasons"]]
+    assert not any(r.startswith("popular with persona") for r in reasons), reasons
+    product = _ok(
+        client.post(
+            "/api/v1/recommend",
+            json={"context": "product", "product_id": BEST_SELLER, "customer_id": LOYAL},
+        )
+    )
+    assert product["degraded"] == [], product["degraded"]
+    assert _fallbacks(client, "persona_favourites", "skipped") == before
