@@ -586,6 +586,7 @@ class Recommender:
         shares = profile.category_shares()
         items = [h["id"] for h in profile.history[:MODEL_ITEMS]]
         params = self._source_params(exclude, anchors, shares, items)
+        params["bought"] = list(profile.bought)
         params.update(
             persona_key=self._persona_key(profile),
             community_key=None if profile.community_id is None else str(profile.community_id),
@@ -635,6 +636,7 @@ class Recommender:
         codes = sorted({c for i in items if (c := product_code(i)) is not None})
         return {
             "items": list(items),
+            "bought": list(items),
             "codes": codes,
             "max_sales": self._max_sales,
             "trending_key": f"{p.popularity_window_days}d",
