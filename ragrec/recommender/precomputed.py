@@ -168,9 +168,8 @@ def _reason(r: Row, labels: Row) -> str:
         return f"{verb} {best.get('anchor')}{labels.get('you_bought', '')}"
     if source == "behaviour_neighbours":
         return f"bought by customers who also bought {evidence[0].get('anchor')}"
-    if source in ("ease", "rp3beta", "itemknn"):
-        model = {"ease": "EASE", "rp3beta": "RP3beta", "itemknn": "ItemKNN"}[source]
-        return f"people who bought {evidence[0].get('anchor')} also bought this ({model})"
+    if source in ("ease", "rp3beta", "itemknn"):  # the model is named in the sources
+        return f"people who bought {evidence[0].get('anchor')} also bought this"
     if source == "trending":
         return f"trending now: {d.get('n')} sold in the last days"
     if source == "siblings":
