@@ -569,13 +569,21 @@ class Recommender:
 
     def warm_up(self) -> None:
         """Plan the candidate queries once, with a long timeout: a cold plan of the joined
-        query can take longer than a request's timeout on a busy machine."""
-        params = self._source_params(set(), [], {})
-        for sources in (HOMEPAGE_SOURCES, ITEMS_SOURCES):
-            try:
-                self.reader.read(sources, params, {}, timeout_s=60.0)
-            except Exception as exc:  # the requests will say what fails
-                log.warning("warm-up of the candidates query failed: %s", exc)
+        query can take longer than a request's timeout on a busy machine. Neo4j keys its
+        plan cache on the parameters' types too, so both shapes a request can have are
+        planned: a customer with history, persona and community, and a cold start."""
+        none = "\u0000warm-up"  # matches no product, list or persona
+        full = self._source_params(
+            {none}, [{"id": none, "weight": 1.0}], {none: 1.0}, ["0000000000"]
+        )
+        full.update(persona_key=none, community_key=none, bought=[none])
+        empty = self._source_params(set(), [], {})
+        for params in (full, empty):
+            for sources in (HOMEPAGE_SOURCES, ITEMS_SOURCES):
+                try:
+                    self.reader.read(sources, params, {}, timeout_s=60.0)
+                except Exception as exc:  # the requests will say what fails
+                    log.warning("warm-up of the candidates query failed: %s", exc)
 
     def _precomputed_homepage(self, profile: Profile, began: float) -> CandidatePool:
         exclude = self._excluded(profile)
