@@ -14,6 +14,7 @@ Controller -> `Recommender.<context>_pool` -> `CandidateReader.read` -> the bran
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -43,6 +44,7 @@ SOURCE_TEMPLATES: dict[str, str] = {
 }
 
 MARKER = "// {sources}"
+PLAN_TIMEOUT_S = 60.0
 Row = dict[str, Any]
 
 
@@ -60,6 +62,8 @@ class CandidateReader:
         self.timeout_s = timeout_s
         self.pool = pool
         self.templates = dict(SOURCE_TEMPLATES if templates is None else templates)
+        self._planning: set[str] = set()  # query texts being planned in the background
+        self._lock = threading.Lock()
 
     def read(
         self, sources: Sequence[str], params: Row, labels: Row, timeout_s: float | None = None
@@ -76,10 +80,13 @@ class CandidateReader:
                 degraded.append(source)
         if not branches:
             return [], degraded, {}
+        text = compose(list(branches.values()))
         try:
-            rows = self.rows(compose(list(branches.values())), params, timeout_s)
+            rows = self.rows(text, params, timeout_s)
         except Exception as exc:  # find which branch fails, keep the others
             log.warning("candidates query failed (%s); running its sources one by one", exc)
+            if "TimedOut" in str(getattr(exc, "code", "")):
+                self._plan_in_background(text, params)
             rows = []
             futures = {
                 s: self.pool.submit(self.rows, compose([text]), params)
@@ -93,6 +100,26 @@ class CandidateReader:
                     degraded.append(source)
         stats = {r["product_id"]: _stats(r["stats"]) for r in rows if r.get("stats")}
         return _results(rows, labels), degraded, stats
+
+    def _plan_in_background(self, text: str, params: Row) -> None:
+        """A cold plan of the joined query (Neo4j plans per parameter types) can take
+        longer than a request's timeout on a busy machine, and a plan cut short is not
+        cached: run it once with a long timeout so that later requests find it."""
+        with self._lock:
+            if text in self._planning:
+                return
+            self._planning.add(text)
+
+        def plan() -> None:
+            try:
+                self.rows(text, params, PLAN_TIMEOUT_S)
+            except Exception as exc:
+                log.warning("background planning of the candidates query failed: %s", exc)
+            finally:
+                with self._lock:
+                    self._planning.discard(text)
+
+        threading.Thread(target=plan, daemon=True, name="rec-plan").start()
 
     def rows(self, text: str, params: Row, timeout_s: float | None = None) -> list[Row]:
         timeout = timeout_s or self.timeout_s
