@@ -17,6 +17,7 @@ import logging
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 from typing import Any
 
 from neo4j import READ_ACCESS, Driver, Query
@@ -98,7 +99,7 @@ class CandidateReader:
                 except Exception as one:
                     log.warning("source %s dropped: %s", source, one)
                     degraded.append(source)
-        stats = {r["product_id"]: _stats(r["stats"]) for r in rows if r.get("stats")}
+        stats = {r["product_id"]: r["stats"] for r in rows if r.get("stats")}
         return _results(rows, labels), degraded, stats
 
     def _plan_in_background(self, text: str, params: Row) -> None:
@@ -122,9 +123,19 @@ class CandidateReader:
         threading.Thread(target=plan, daemon=True, name="rec-plan").start()
 
     def rows(self, text: str, params: Row, timeout_s: float | None = None) -> list[Row]:
+        """The candidate rows of a composed query: {source, product_id, score, detail,
+        name, category, price, in_stock, created_at, colour, stats}."""
         timeout = timeout_s or self.timeout_s
         with self.driver.session(database=self.database, default_access_mode=READ_ACCESS) as s:
-            return [r.data() for r in s.run(Query(text, timeout=timeout), params)]
+            record = s.run(Query(text, timeout=timeout), params).single(strict=False)
+        if record is None:
+            return []
+        products = {p[0]: _product(p) for p in record["products"]}
+        return [
+            {"source": source, "product_id": pid, "score": score, "detail": detail,
+             **products[pid]}
+            for source, pid, score, detail in record["candidates"]
+        ]  # fmt: skip
 
 
 def compose(branches: Sequence[str]) -> str:
@@ -157,9 +168,26 @@ def _results(rows: list[Row], labels: Row) -> list[GeneratorResult]:
     return out
 
 
-def _stats(s: Row) -> Row:
-    last: Any = s.get("last_sale")
-    return {**s, "last_sale": last.to_native() if hasattr(last, "to_native") else last}
+def _product(p: list[Any]) -> Row:
+    """A product's details (candidates template order) as a row's fields."""
+    _id, name, category, price, in_stock, created, colour, *counts, last = p
+    sales = None
+    if counts[0] is not None:
+        sales = dict(zip(("sales", "sales_1d", "sales_7d", "sales_28d"), counts, strict=True))
+        sales["last_sale"] = _date(last)
+    return {
+        "name": name,
+        "category": category,
+        "price": price,
+        "in_stock": in_stock,
+        "created_at": _date(created),
+        "colour": colour,
+        "stats": sales,
+    }
+
+
+def _date(text: str | None) -> date | None:
+    return date.fromisoformat(text[:10]) if text else None
 
 
 def _reason(r: Row, labels: Row) -> str:

@@ -8,7 +8,7 @@ WHERE n.model IN $models AND NOT p.id IN $exclude_ids
 MATCH (d:DerivedVersion {name: 'neighbours:' + n.model})
 WHERE d.live = n.version
 WITH p, sum(n.score * anchor.weight) AS score,
-     collect({anchor: coalesce(a.name, a.id), model: n.model}) AS evidence
+     collect({anchor: coalesce(a.name, a.id), model: n.model})[..3] AS evidence
 ORDER BY score DESC, p.id
 LIMIT $limit
 RETURN 'behaviour_neighbours' AS source, p, score, {evidence: evidence} AS detail
