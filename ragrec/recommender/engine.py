@@ -101,8 +101,9 @@ ITEMS_SOURCES = (
 )
 #: the evaluation's repurchase source (ragrec.evaluation.candidates): times bought, decayed
 REPURCHASE_HALF_LIFE_DAYS = 30.0
-#: history items that feed the model sources (the evaluation uses the whole history)
-MODEL_ITEMS = 200
+#: the most recent history items that feed the model sources (the evaluation uses the whole
+#: history; the most recent 50 bound a dense customer's request: 50 x 3 x top-N neighbours)
+MODEL_ITEMS = 50
 STRATEGIES = ("rrf", "weighted", "learned")
 TUNED_FILE = "fusion/best.json"
 CONTEXT_BOOST: dict[str, dict[str, float]] = {
@@ -200,6 +201,7 @@ class Recommender:
         )
         self._live: tuple[float, set[str]] = (-1e9, set())
         self._max_sales = 0.0
+        self._model_versions: list[str] = []
         self._ref_date: tuple[float, date | None] = (-1e9, None)
 
     def close(self) -> None:
@@ -560,6 +562,11 @@ class Recommender:
                 live = {name for name, v in found.items() if v.get("live")}
                 stats = found.get("product_stats", {}).get("stats") or {}
                 self._max_sales = float(stats.get("max_sales") or 0.0)
+                self._model_versions = sorted(
+                    str(found[f"neighbours:{m}"]["live"])
+                    for m in self.settings.neighbours_models
+                    if found.get(f"neighbours:{m}", {}).get("live")
+                )
             except Exception:  # no answer: keep what was known
                 return "popular" in live
             if "popular" in live and "popular" not in self._live[1]:
@@ -576,7 +583,7 @@ class Recommender:
         full = self._source_params(
             {none}, [{"id": none, "weight": 1.0}], {none: 1.0}, ["0000000000"]
         )
-        full.update(persona_key=none, community_key=none, bought=[none])
+        full.update(persona_key=none, community_key=none, bought=[none], model_versions=[none])
         empty = self._source_params(set(), [], {})
         for params in (full, empty):
             for sources in (HOMEPAGE_SOURCES, ITEMS_SOURCES):
@@ -658,6 +665,7 @@ class Recommender:
             "anchors": [{"id": a["id"], "weight": a["weight"]} for a in anchors],
             "sources": ["gds_node_similarity", "visual", "text"],
             "models": list(self.settings.neighbours_models),
+            "model_versions": list(self._model_versions),
         }
 
     def _persona_key(self, profile: Profile) -> str | None:
