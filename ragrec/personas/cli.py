@@ -99,6 +99,7 @@ def discover_personas(
             run_gds=not skip_gds,
             progress=say,
         )
+        _refresh_persona_lists(driver, settings, say)
         if truth is not None:
             segments = load_planted_segments(truth, settings.effective_pseudonym_key())
             report.planted_ari, _ = planted_ari(driver, settings.neo4j_database, segments)
@@ -107,6 +108,21 @@ def discover_personas(
         print(json.dumps(report.to_dict(), indent=2, default=str))
         return
     print_report(report.to_dict())
+
+
+def _refresh_persona_lists(driver: Any, settings: Any, say: Any) -> None:
+    """New personas and communities have new ids: when `ragrec refresh` has built the
+    ranked lists, rebuild the two keyed by them, so requests never look up stale keys."""
+    from ragrec.jobs import versions
+    from ragrec.jobs.refresh import refresh
+
+    live = versions.live_versions(driver, settings.neo4j_database)
+    steps = [s for s in ("persona_favourites", "community_trending") if live.get(s, {}).get("live")]
+    if not steps:
+        return
+    report = refresh(driver, settings, only=steps, say=say)
+    if not report.ok:
+        Console(stderr=True).print(f"refresh of {', '.join(steps)} failed: {report.to_dict()}")
 
 
 def print_report(report: dict[str, Any]) -> None:
