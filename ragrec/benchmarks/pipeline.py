@@ -189,6 +189,8 @@ def _homepage_latency(driver: Driver, settings: Settings, requests: int, seed: i
     times: list[float] = []
     degraded = 0
     with Recommender(driver, settings) as rec:
+        rec.precomputed()
+        rec.warm_up()  # plan the candidates queries before measuring
         for cid in chosen[:10]:
             rec.homepage(cid)
         for cid in chosen:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -200,6 +201,8 @@ class Recommender:
             driver, self.database, settings.rec_query_timeout_s, self._pool, source_templates
         )
         self._live: tuple[float, set[str]] = (-1e9, set())
+        self._warm_lock = threading.Lock()
+        self._warming = False
         self._max_sales = 0.0
         self._model_versions: list[str] = []
         self._ref_date: tuple[float, date | None] = (-1e9, None)
@@ -569,10 +572,26 @@ class Recommender:
                 )
             except Exception:  # no answer: keep what was known
                 return "popular" in live
-            if "popular" in live and "popular" not in self._live[1]:
-                self.warm_up()
+            newly = "popular" in live and "popular" not in self._live[1]
             self._live = (time.monotonic(), live)
+            if newly:  # never in the request: concurrent requests would all wait on it
+                self._warm_in_background()
         return "popular" in live
+
+    def _warm_in_background(self) -> None:
+        with self._warm_lock:
+            if self._warming:
+                return
+            self._warming = True
+
+        def warm() -> None:
+            try:
+                self.warm_up()
+            finally:
+                with self._warm_lock:
+                    self._warming = False
+
+        threading.Thread(target=warm, daemon=True, name="rec-warm-up").start()
 
     def warm_up(self) -> None:
         """Plan the candidate queries once, with a long timeout: a cold plan of the joined
