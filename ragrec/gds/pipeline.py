@@ -22,9 +22,8 @@ from typing import Any, TypeVar
 import numpy as np
 from graphdatascience import GraphDataScience
 from neo4j import Driver, Record
-from neo4j.exceptions import DriverError, Neo4jError
 
-from ragrec.cypher import query
+from ragrec.cypher import query, run_autocommit
 from ragrec.gds.bought_together import write_bought_together
 from ragrec.gds.features import write_product_features
 from ragrec.gds.specs import GdsSpec, Weights, load_specs
@@ -166,26 +165,6 @@ def reference_date(driver: Driver, database: str) -> date:
 
 
 #: tries of an auto-commit batch template on an error the driver calls retryable
-AUTOCOMMIT_TRIES = 4
-
-
-def run_autocommit(driver: Driver, database: str, name: str, params: dict[str, Any]) -> None:
-    """Run a `cypher/` template in an implicit transaction: CALL { ... } IN TRANSACTIONS
-    commits its own batches and cannot run in a managed transaction, so the driver does
-    not retry it. These templates are idempotent (a re-run finds only what is left), so
-    a transient error (deadlock, leader switch, lost connection) is retried here."""
-    for attempt in range(1, AUTOCOMMIT_TRIES + 1):
-        try:
-            with driver.session(database=database) as session:
-                session.run(query(name), params).consume()
-            return
-        except (Neo4jError, DriverError) as exc:
-            if attempt == AUTOCOMMIT_TRIES or not exc.is_retryable():
-                raise
-            log.warning("%s: %s; retrying (%d/%d)", name, exc, attempt, AUTOCOMMIT_TRIES - 1)
-            time.sleep(0.5 * 2**attempt)
-
-
 def read_streamed(
     driver: Driver,
     database: str,

@@ -29,7 +29,6 @@ import polars as pl
 import scipy.sparse as sp
 from neo4j import Driver
 
-from ragrec.cypher import query
 from ragrec.jobs import versions
 from ragrec.jobs.export import PurchaseExport
 
@@ -150,40 +149,34 @@ def derive(
         f"({table.big_baskets:,} above {opts.basket_cap} items, {opts.big_baskets}) "
         f"in {table.chunks} chunk(s), {counted - began:.1f}s"
     )
-    live = versions.live_version(driver, database, NAME)
-    # a run interrupted earlier left its partial version: remove all but the live one
-    versions.autocommit(
-        driver,
-        database,
-        "jobs/delete_bought_together_except",
-        keep=live,
-        batch=write_batch,
-    )
-    version = versions.begin(driver, database, NAME)
-    written = 0
-    batches = list(_row_batches(table, export.items, write_batch))
-    for i, rows in enumerate(batches, start=1):
-        driver.execute_query(
-            query("jobs/write_bought_together"), rows=rows, version=version, database_=database
+
+    def write(version: str) -> dict[str, Any]:
+        versions.write_batches(
+            driver,
+            database,
+            "jobs/write_bought_together",
+            _row_batches(table, export.items, write_batch),
+            total=-(-len(table) // write_batch),
+            on_batch=on_batch,
+            version=version,
         )
-        written += len(rows)
-        if on_batch:
-            on_batch(i, len(batches))
-    stats = {
-        "pairs": written,
-        "baskets": table.baskets,
-        "big_baskets": table.big_baskets,
-        "chunks": table.chunks,
-        "basket_cap": opts.basket_cap,
-        "big_basket_mode": opts.big_baskets,
-        "max_lift": round(float(table.lift.max()), 3) if len(table) else 0.0,
-    }
-    previous = versions.switch(driver, database, NAME, version, stats)
-    versions.autocommit(
+        return {
+            "pairs": len(table),
+            "baskets": table.baskets,
+            "big_baskets": table.big_baskets,
+            "chunks": table.chunks,
+            "basket_cap": opts.basket_cap,
+            "big_basket_mode": opts.big_baskets,
+            "max_lift": round(float(table.lift.max()), 3) if len(table) else 0.0,
+        }
+
+    # a run interrupted earlier left its partial version: `publish` removes it first
+    version, previous, stats = versions.publish(
         driver,
         database,
-        "jobs/delete_bought_together_except",
-        keep=version,
+        NAME,
+        write,
+        cleanup="jobs/delete_bought_together_except",
         batch=write_batch,
     )
     return {

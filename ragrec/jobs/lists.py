@@ -25,7 +25,6 @@ import numpy as np
 import polars as pl
 from neo4j import Driver
 
-from ragrec.cypher import query
 from ragrec.jobs import versions
 from ragrec.jobs.export import PurchaseExport
 
@@ -90,42 +89,32 @@ def write(
 ) -> dict[str, Any]:
     """Write a new version of the family, switch it in, delete the old one."""
     began = time.perf_counter()
-    live = versions.live_version(driver, database, family)
     delete_batch = max(1, write_batch // max(top_n, 1))
-    versions.autocommit(
-        driver,
-        database,
-        "jobs/delete_ranked_lists_except",
-        list=family,
-        keep=live,
-        batch=delete_batch,
-    )
-    version = versions.begin(driver, database, family)
     payload = [
         {"key": key, "label": label, "items": items}
         for key, (label, items) in sorted(lists.items())
     ]
-    batches = list(_batches(payload, delete_batch))
-    entries = 0
-    for i, chunk in enumerate(batches, start=1):
-        driver.execute_query(
-            query("jobs/write_ranked_lists"),
-            lists=chunk,
+
+    def write(version: str) -> dict[str, Any]:
+        versions.write_batches(
+            driver,
+            database,
+            "jobs/write_ranked_lists",
+            list(_batches(payload, delete_batch)),
+            key="lists",
+            on_batch=on_batch,
             list=family,
             version=version,
-            database_=database,
         )
-        entries += sum(len(x["items"]) for x in chunk)
-        if on_batch:
-            on_batch(i, len(batches))
-    stats = {"lists": len(payload), "entries": entries}
-    previous = versions.switch(driver, database, family, version, stats)
-    versions.autocommit(
+        return {"lists": len(payload), "entries": sum(len(x["items"]) for x in payload)}
+
+    version, previous, stats = versions.publish(
         driver,
         database,
-        "jobs/delete_ranked_lists_except",
+        family,
+        write,
+        cleanup="jobs/delete_ranked_lists_except",
         list=family,
-        keep=version,
         batch=delete_batch,
     )
     return {

@@ -19,7 +19,6 @@ import scipy.sparse as sp
 from neo4j import Driver
 
 from ragrec.config import Settings
-from ragrec.cypher import query
 from ragrec.jobs import versions
 from ragrec.jobs.export import PurchaseExport
 
@@ -83,8 +82,9 @@ def _write(
     on_batch: Callable[[int, int], None] | None,
 ) -> dict[str, Any]:
     database = settings.neo4j_database
-    name = f"neighbours:{model}"
     batch = settings.jobs_write_batch
+    # one row per product with its whole list: one lookup of the product per list, and
+    # batches of about `batch` relationships
     rows: list[dict[str, Any]] = []
     for r in range(nb.shape[0]):
         lo, hi = nb.indptr[r], nb.indptr[r + 1]
@@ -92,40 +92,38 @@ def _write(
         keep = (val > 0) & (idx != r)
         idx, val = idx[keep], val[keep]
         order = np.lexsort((idx, -val))[: settings.neighbours_top_n]
-        a = items[int(cols[r])]
-        rows.extend(
-            {"a": a, "b": items[int(cols[idx[j]])], "score": float(val[j]), "rank": k}
-            for k, j in enumerate(order, start=1)
-        )
-    live = versions.live_version(driver, database, name)
-    versions.autocommit(
-        driver,
-        database,
-        "jobs/delete_neighbours_except",
-        model=model,
-        keep=live,
-        batch=batch,
-    )
-    version = versions.begin(driver, database, name)
-    n = (len(rows) + batch - 1) // batch
-    for i in range(n):
-        driver.execute_query(
-            query("jobs/write_neighbours"),
-            rows=rows[i * batch : (i + 1) * batch],
+        if len(order):
+            rows.append(
+                {
+                    "a": items[int(cols[r])],
+                    "nbs": [
+                        {"b": items[int(cols[idx[j]])], "score": float(val[j]), "rank": k}
+                        for k, j in enumerate(order, start=1)
+                    ],
+                }
+            )
+    per_batch = max(1, batch // max(settings.neighbours_top_n, 1))
+    batches = [rows[i : i + per_batch] for i in range(0, len(rows), per_batch)]
+
+    def write(version: str) -> dict[str, Any]:
+        versions.write_batches(
+            driver,
+            database,
+            "jobs/write_neighbours",
+            batches,
+            on_batch=on_batch,
             model=model,
             version=version,
-            database_=database,
         )
-        if on_batch:
-            on_batch(i + 1, n)
-    stats = {"pairs": len(rows)}
-    versions.switch(driver, database, name, version, stats)
-    versions.autocommit(
+        return {"pairs": sum(len(r["nbs"]) for r in rows), "products": len(rows)}
+
+    version, _, stats = versions.publish(
         driver,
         database,
-        "jobs/delete_neighbours_except",
+        f"neighbours:{model}",
+        write,
+        cleanup="jobs/delete_neighbours_except",
         model=model,
-        keep=version,
         batch=batch,
     )
     return {**stats, "version": version}

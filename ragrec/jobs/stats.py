@@ -19,7 +19,6 @@ from typing import Any
 import polars as pl
 from neo4j import Driver
 
-from ragrec.cypher import query
 from ragrec.jobs import versions
 from ragrec.jobs.export import PurchaseExport, from_day
 
@@ -72,17 +71,15 @@ def derive(
         return {"skipped": True, "products": 0}
     stats_day = from_day(export.ref_day)
     version = versions.begin(driver, database, NAME)
-    batches = [rows[i : i + write_batch] for i in range(0, len(rows), write_batch)]
-    for i, chunk in enumerate(batches, start=1):
-        driver.execute_query(
-            query("jobs/write_product_stats"),
-            rows=chunk,
-            stats_day=stats_day,
-            version=version,
-            database_=database,
-        )
-        if on_batch:
-            on_batch(i, len(batches))
+    versions.write_batches(
+        driver,
+        database,
+        "jobs/write_product_stats",
+        [rows[i : i + write_batch] for i in range(0, len(rows), write_batch)],
+        on_batch=on_batch,
+        stats_day=stats_day,
+        version=version,
+    )
     versions.autocommit(
         driver,
         database,
