@@ -5,7 +5,9 @@ constructor and search arguments are validated by small pydantic models
 (`ragrec.retrieval.types`), a bad argument raises `RetrieverInitializationError` /
 `SearchValidationError`, and the graph step is neo4j-graphrag's own `get_match_query`
 plus the `retrieval_query`, so swapping Qdrant for pgvector is a constructor argument.
-Scores are cosine similarities (``1 - (embedding <=> query)``).
+The vector step is `ragrec.vectorstores.pgvector.PgVectorStore.search` on the given
+connection (the table layout, filters, ``hnsw.ef_search`` and named errors are the
+store's). Scores are cosine similarities (``1 - (embedding <=> query)``).
 """
 
 from __future__ import annotations
@@ -32,7 +34,6 @@ from neo4j_graphrag.types import (
     RetrieverResultItem,
 )
 from pgvector.psycopg import register_vector
-from psycopg import sql
 from pydantic import ValidationError
 
 from ragrec.retrieval.types import (
@@ -40,8 +41,8 @@ from ragrec.retrieval.types import (
     PgVectorNeo4jRetrieverModel,
     PgVectorSearchModel,
 )
-from ragrec.vectorstores.base import IndexNotFoundError, SearchFilters, StoreUnavailableError
-from ragrec.vectorstores.pgvector import where_clause
+from ragrec.vectorstores.base import SearchFilters
+from ragrec.vectorstores.pgvector import PgVectorStore
 
 logger = logging.getLogger(__name__)
 
@@ -52,10 +53,9 @@ class PgVectorNeo4jRetriever(ExternalRetriever):
     Args:
         driver: the Neo4j driver.
         client: a psycopg 3 connection to the database that holds `table_name`.
-        table_name: the table (``id text``, ``embedding vector(n)``, ``category text[]``,
-            ``price real``), e.g. ``product_image_hsvdesc_v1_248``.
-        id_property_neo4j: the node property that equals the table's `id_column`.
-        id_column, embedding_column: column names in the table.
+        table_name: a `PgVectorStore` table (``id``, ``embedding``, ``category``,
+            ``price``), e.g. ``product_image_hsvdesc_v1_248``.
+        id_property_neo4j: the node property that equals the table's ``id``.
         embedder: embeds `query_text` (optional; pass `query_vector` otherwise).
         return_properties, retrieval_query, result_formatter, neo4j_database,
         node_label_neo4j: as in `QdrantNeo4jRetriever`.
@@ -68,8 +68,6 @@ class PgVectorNeo4jRetriever(ExternalRetriever):
         client: psycopg.Connection[Any],
         table_name: str,
         id_property_neo4j: str,
-        id_column: str = "id",
-        embedding_column: str = "embedding",
         embedder: Embedder | None = None,
         return_properties: list[str] | None = None,
         retrieval_query: str | None = None,
@@ -84,8 +82,6 @@ class PgVectorNeo4jRetriever(ExternalRetriever):
                 client_model=PgVectorClientModel(client=client),
                 table_name=table_name,
                 id_property_neo4j=id_property_neo4j,
-                id_column=id_column,
-                embedding_column=embedding_column,
                 embedder_model=EmbedderModel(embedder=embedder) if embedder else None,
                 return_properties=return_properties,
                 retrieval_query=retrieval_query,
@@ -98,7 +94,7 @@ class PgVectorNeo4jRetriever(ExternalRetriever):
             raise RetrieverInitializationError(e.errors()) from e
         super().__init__(
             driver=driver,
-            id_property_external=validated.id_column,
+            id_property_external="id",
             id_property_neo4j=validated.id_property_neo4j,
             neo4j_database=neo4j_database,
             node_label_neo4j=node_label_neo4j,
@@ -106,7 +102,6 @@ class PgVectorNeo4jRetriever(ExternalRetriever):
         self.client = validated.client_model.client
         register_vector(self.client)
         self.table_name = validated.table_name
-        self.embedding_column = validated.embedding_column
         self.embedder = validated.embedder_model.embedder if validated.embedder_model else None
         self.return_properties = validated.return_properties
         self.retrieval_query = validated.retrieval_query
@@ -169,32 +164,5 @@ class PgVectorNeo4jRetriever(ExternalRetriever):
     def _nearest(
         self, vector: np.ndarray, top_k: int, filters: SearchFilters | None, ef_search: int
     ) -> list[tuple[str, float]]:
-        where, params = where_clause(filters)
-        emb = sql.Identifier(self.embedding_column)
-        statement = sql.SQL(
-            "SELECT {id}, 1 - ({emb} <=> %s) AS score FROM {table} {where} "
-            "ORDER BY {emb} <=> %s LIMIT %s"
-        ).format(
-            id=sql.Identifier(self.id_property_external),
-            emb=emb,
-            table=sql.Identifier(self.table_name),
-            where=where,
-        )
-        try:
-            with self.client.transaction(), self.client.cursor() as cur:
-                cur.execute(
-                    sql.SQL("SET LOCAL hnsw.ef_search = {}").format(
-                        sql.Literal(max(ef_search, top_k))
-                    )
-                )
-                if filters is not None and not filters.empty:
-                    cur.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-                cur.execute(statement, [vector, *params, vector, top_k])
-                rows = cur.fetchall()
-        except psycopg.errors.UndefinedTable as exc:
-            raise IndexNotFoundError(
-                "pgvector", f"table {self.table_name} does not exist: {exc}"
-            ) from exc
-        except psycopg.OperationalError as exc:
-            raise StoreUnavailableError("pgvector", f"PostgreSQL went away: {exc}") from exc
-        return sorted(((str(r[0]), float(r[1])) for r in rows), key=lambda t: -t[1])
+        store = PgVectorStore(None, self.table_name, len(vector), conn=self.client)
+        return [(h.id, h.score) for h in store.search(vector, top_k, filters, ef_search=ef_search)]

@@ -1,23 +1,27 @@
 """Vector search + graph expansion through neo4j-graphrag retrievers, one per store.
 
-| store    | retriever                                                                 |
-|----------|---------------------------------------------------------------------------|
-| qdrant   | neo4j-graphrag `QdrantNeo4jRetriever`; for the embedded engine its client |
-|          | is `EdgeQdrantClient` (a `QdrantClient` subclass, see that module)        |
-| pgvector | our `PgVectorNeo4jRetriever` (neo4j-graphrag `ExternalRetriever`)         |
-| neo4j    | neo4j-graphrag `VectorCypherRetriever` on the native vector index         |
+`ProductRetrieval` is the entry point (similar-image, similar-product, text search). For
+each store kind in `ragrec.vectorstores.fallback.store_order` it runs one retriever
+(through `first_answer`, the one fallback loop, which skips a store that is down or
+lacks the index and says why):
 
-All three append the same ``cypher/retrieval/expand_products`` query, so they return
-the same `RetrievedProduct` shape; scores are converted to cosine similarity. Filters
+* qdrant: neo4j-graphrag `QdrantNeo4jRetriever`; its client, `StoreQdrantClient`
+  (`ragrec.retrieval.qdrant`), runs `EdgeQdrantStore` / `ServerQdrantStore.search`.
+* pgvector: our `PgVectorNeo4jRetriever` (an `ExternalRetriever`), which runs
+  `PgVectorStore.search`.
+* neo4j: neo4j-graphrag `VectorCypherRetriever` on Neo4j's native vector index.
+
+All three append the same ``cypher/retrieval/expand_products`` query (`RETRIEVAL_QUERY`),
+so they return the same `RetrievedProduct` shape; scores are cosine similarity. Filters
 (category, price range) run inside Qdrant and pgvector; Neo4j 5.26 cannot filter inside
 its vector index, so there the candidate pool grows until `top_k` products pass.
-`ProductRetrieval` tries the stores in the configured order and says which answered.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -32,15 +36,10 @@ from ragrec.embeddings.base import index_name
 from ragrec.embeddings.models import EncoderSet, encoders
 from ragrec.embeddings.pipeline import current_encoder
 from ragrec.retrieval.pgvector import PgVectorNeo4jRetriever
+from ragrec.retrieval.qdrant import StoreQdrantClient
 from ragrec.retrieval.types import RetrievalResult, RetrievedProduct
-from ragrec.vectorstores.base import (
-    STORE_KINDS,
-    IndexNotFoundError,
-    SearchFilters,
-    StoreUnavailableError,
-    VectorStoreError,
-)
-from ragrec.vectorstores.fallback import AllStoresFailedError, store_order
+from ragrec.vectorstores.base import IndexNotFoundError, SearchFilters, StoreUnavailableError
+from ragrec.vectorstores.fallback import first_answer, store_order
 from ragrec.vectorstores.neo4j import neo4j_score_to_cosine
 
 RETRIEVAL_QUERY = "retrieval/expand_products"
@@ -65,7 +64,7 @@ class ProductRetrieval:
         self.driver = driver
         self._encoder_set = encoder_set
         self._pg: Any = None
-        self._edge_client: Any = None
+        self._qdrant: StoreQdrantClient | None = None
         self.retrieval_query = query(RETRIEVAL_QUERY)
 
     @property
@@ -74,10 +73,10 @@ class ProductRetrieval:
             self._encoder_set = encoders(self.settings)
         return self._encoder_set
 
-    def _qdrant_client(self) -> Any:
-        if self._edge_client is None:
-            self._edge_client = _qdrant_client_for(self.settings)
-        return self._edge_client
+    def _qdrant_client(self) -> StoreQdrantClient:
+        if self._qdrant is None:
+            self._qdrant = StoreQdrantClient(self.settings)
+        return self._qdrant
 
     def _pg_conn(self) -> Any:
         if self._pg is None or self._pg.closed:
@@ -93,9 +92,9 @@ class ProductRetrieval:
 
     def close(self) -> None:
         self.close_pg()
-        if self._edge_client is not None:
-            self._edge_client.close()
-            self._edge_client = None
+        if self._qdrant is not None:
+            self._qdrant.close()
+            self._qdrant = None
 
     # -- entry points ------------------------------------------------------------------
 
@@ -177,34 +176,24 @@ class ProductRetrieval:
         encoder = current_encoder(modality, self.settings, self.encoder_set)
         if vector.shape != (encoder.dim,):
             raise ValueError(f"query vector has shape {vector.shape}, index wants {encoder.dim}")
-        order = [store] if store else store_order(self.settings)
-        unknown = [s for s in order if s not in STORE_KINDS]
-        if unknown:
-            raise ValueError(f"unknown store {unknown[0]!r}; use one of {', '.join(STORE_KINDS)}")
-        skipped: dict[str, str] = {}
-        for kind in order:
-            try:
-                items, retriever_name = self._run(
-                    kind, modality, encoder, vector, top_k + len(exclude), filters
-                )
-            except (StoreUnavailableError, IndexNotFoundError) as exc:
-                skipped[kind] = exc.message
-                continue
-            items = [i for i in items if i.id not in set(exclude)][:top_k]
-            return RetrievalResult(
-                store=kind,
-                retriever=retriever_name,
-                index=index_name(modality, encoder.encoder_id, encoder.dim),
-                modality=modality,
-                encoder=encoder.encoder_id,
-                encoder_label=encoder.label,
-                encoder_is_fallback=getattr(encoder, "kind", "model") == "descriptor",
-                query=query_label,
-                filters={} if filters is None else filters.model_dump(exclude_none=True),
-                skipped_stores=skipped,
-                items=items,
-            )
-        raise AllStoresFailedError(skipped)
+        run = partial(self._run, modality=modality, encoder=encoder, vector=vector)
+        kind, (items, retriever_name), skipped = first_answer(
+            (k, partial(run, k, top_k=top_k + len(exclude), filters=filters))
+            for k in store_order(self.settings, store or None)
+        )
+        return RetrievalResult(
+            store=kind,
+            retriever=retriever_name,
+            index=index_name(modality, encoder.encoder_id, encoder.dim),
+            modality=modality,
+            encoder=encoder.encoder_id,
+            encoder_label=encoder.label,
+            encoder_is_fallback=getattr(encoder, "kind", "model") == "descriptor",
+            query=query_label,
+            filters={} if filters is None else filters.model_dump(exclude_none=True),
+            skipped_stores=skipped,
+            items=[i for i in items if i.id not in set(exclude)][:top_k],
+        )
 
     # -- one store ---------------------------------------------------------------------
 
@@ -222,8 +211,6 @@ class ProductRetrieval:
         vec = [float(x) for x in vector]
         enc_field = f"{modality}_encoder"
         if kind == "qdrant":
-            from ragrec.vectorstores.qdrant import client_filter
-
             qdrant = QdrantNeo4jRetriever(
                 driver=self.driver,
                 client=self._qdrant_client(),
@@ -235,22 +222,7 @@ class ProductRetrieval:
                 neo4j_database=self.settings.neo4j_database,
                 node_label_neo4j="Product",
             )
-            from qdrant_client import models
-
-            try:
-                result = qdrant.search(
-                    query_vector=vec,
-                    top_k=top_k,
-                    query_filter=client_filter(filters),
-                    search_params=models.SearchParams(hnsw_ef=max(ef, top_k)),
-                )
-            except (StoreUnavailableError, IndexNotFoundError):
-                raise
-            except Exception as exc:
-                mapped = _qdrant_server_error(exc, name)
-                if mapped is None:
-                    raise
-                raise mapped from exc
+            result = qdrant.search(query_vector=vec, top_k=top_k, filters=filters)
             items = _items(result.items, lambda s: s)
         elif kind == "pgvector":
             import psycopg
@@ -334,29 +306,3 @@ def _items(items: Sequence[RetrieverResultItem], score: Any) -> list[RetrievedPr
         meta["score"] = float(score(meta.get("score", 0.0)))
         out.append(RetrievedProduct.model_validate(meta))
     return out
-
-
-def _qdrant_client_for(settings: Settings) -> Any:
-    if settings.qdrant_url:
-        from qdrant_client import QdrantClient
-
-        return QdrantClient(
-            url=settings.qdrant_url,
-            api_key=settings.qdrant_api_key,
-            timeout=10,
-            check_compatibility=False,
-        )
-    from ragrec.retrieval.qdrant_edge_client import EdgeQdrantClient
-
-    return EdgeQdrantClient(settings.qdrant_path)
-
-
-def _qdrant_server_error(exc: Exception, collection: str) -> VectorStoreError | None:
-    """qdrant-client's errors as our named ones (None: not a store error)."""
-    from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
-
-    if isinstance(exc, UnexpectedResponse) and exc.status_code == 404:
-        return IndexNotFoundError("qdrant", f"collection {collection} does not exist")
-    if isinstance(exc, ResponseHandlingException | ConnectionError):
-        return StoreUnavailableError("qdrant", f"cannot reach the Qdrant server: {exc}")
-    return None

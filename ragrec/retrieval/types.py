@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -11,9 +10,7 @@ from neo4j_graphrag.types import EmbedderModel, Neo4jDriverModel, RetrieverResul
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ragrec.vectorstores.base import SearchFilters
-
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
-
+from ragrec.vectorstores.pgvector import check_table_name
 
 # -- pgvector retriever arguments (the shape of neo4j-graphrag's Qdrant types) -------------
 
@@ -39,8 +36,6 @@ class PgVectorNeo4jRetrieverModel(BaseModel):
     client_model: PgVectorClientModel
     table_name: str
     id_property_neo4j: str
-    id_column: str = "id"
-    embedding_column: str = "embedding"
     embedder_model: EmbedderModel | None = None
     return_properties: list[str] | None = None
     retrieval_query: str | None = None
@@ -49,12 +44,10 @@ class PgVectorNeo4jRetrieverModel(BaseModel):
     node_label_neo4j: str | None = None
     ef_search: int = Field(default=100, ge=1, le=1000)
 
-    @field_validator("table_name", "id_column", "embedding_column")
+    @field_validator("table_name")
     @classmethod
-    def check_identifier(cls, value: str) -> str:
-        if not _IDENT.match(value):
-            raise ValueError(f"{value!r} is not a plain SQL identifier")
-        return value
+    def check_table(cls, value: str) -> str:
+        return check_table_name(value)
 
 
 class PgVectorSearchModel(BaseModel):

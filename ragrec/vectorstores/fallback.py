@@ -1,17 +1,19 @@
-"""Open the vector store of an index by kind, and a wrapper that falls back across kinds.
+"""Open the vector store of an index by kind, and the one fallback loop across kinds.
 
 `open_store(kind, ...)` builds a `PgVectorStore`, `EdgeQdrantStore` / `ServerQdrantStore`
-or `Neo4jVectorStore` for one index from settings. `FallbackStore` tries stores in the
-configured order (``RAGREC_VECTOR_STORE_ORDER``, default ``qdrant,pgvector,neo4j``): a
-store that is down (`StoreUnavailableError`) or lacks the index (`IndexNotFoundError`)
-is skipped, and `last_used` says which one answered. When all fail, `AllStoresFailedError`
-lists each store's reason.
+or `Neo4jVectorStore` for one index from settings. `store_order` is the order to try
+(``RAGREC_VECTOR_STORE_ORDER``, default ``qdrant,pgvector,neo4j``) and `first_answer`
+tries it: a store that is down (`StoreUnavailableError`) or lacks the index
+(`IndexNotFoundError`) is skipped with its reason, and when all fail
+`AllStoresFailedError` lists each store's reason. Both `FallbackStore` (plain vector
+search) and `ragrec.retrieval.ProductRetrieval` (search + graph expansion) use it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import partial
+from typing import Any, TypeVar
 
 import numpy.typing as npt
 from neo4j import Driver
@@ -29,6 +31,8 @@ from ragrec.vectorstores.base import (
 )
 from ragrec.vectorstores.neo4j import Neo4jVectorStore, NodeTarget
 
+T = TypeVar("T")
+
 
 class AllStoresFailedError(VectorStoreError):
     """Every store in the fallback order failed; `reasons` maps store kind to its error."""
@@ -38,7 +42,12 @@ class AllStoresFailedError(VectorStoreError):
         self.reasons = dict(reasons)
 
 
-def store_order(settings: Settings) -> list[str]:
+def store_order(settings: Settings, only: str | None = None) -> list[str]:
+    """The store kinds to try: just `only` when given, else ``RAGREC_VECTOR_STORE_ORDER``."""
+    if only is not None:
+        if only not in STORE_KINDS:
+            raise ValueError(f"unknown store {only!r}; use one of {', '.join(STORE_KINDS)}")
+        return [only]
     order = [s.strip().lower() for s in settings.vector_store_order.split(",") if s.strip()]
     unknown = [s for s in order if s not in STORE_KINDS]
     if unknown or not order:
@@ -47,6 +56,26 @@ def store_order(settings: Settings) -> list[str]:
             f"order of {', '.join(STORE_KINDS)}"
         )
     return order
+
+
+def first_answer(attempts: Iterable[tuple[str, Callable[[], T]]]) -> tuple[str, T, dict[str, str]]:
+    """Run ``(kind, attempt)`` pairs in order until one answers.
+
+    Returns the kind that answered, its result and ``{kind: reason}`` of the stores
+    skipped before it (down or without the index); any other error propagates.
+
+    Raises:
+        AllStoresFailedError: every store was skipped.
+    """
+    skipped: dict[str, str] = {}
+    for kind, attempt in attempts:
+        try:
+            result = attempt()
+        except (StoreUnavailableError, IndexNotFoundError) as exc:
+            skipped[kind] = exc.message
+            continue
+        return kind, result, skipped
+    raise AllStoresFailedError(skipped)
 
 
 def hnsw_params(settings: Settings) -> HnswParams:
@@ -113,17 +142,10 @@ class FallbackStore:
         self.skipped: dict[str, str] = {}
 
     def _first(self, op: str, *args: Any, **kwargs: Any) -> Any:
-        reasons: dict[str, str] = {}
-        for store in self.stores:
-            try:
-                result = getattr(store, op)(*args, **kwargs)
-            except (StoreUnavailableError, IndexNotFoundError) as exc:
-                reasons[store.kind] = exc.message
-                continue
-            self.last_used = store.kind
-            self.skipped = reasons
-            return result
-        raise AllStoresFailedError(reasons)
+        self.last_used, result, self.skipped = first_answer(
+            (store.kind, partial(getattr(store, op), *args, **kwargs)) for store in self.stores
+        )
+        return result
 
     def search(
         self, vector: npt.ArrayLike, top_k: int = 10, filters: SearchFilters | None = None

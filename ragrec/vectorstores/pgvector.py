@@ -8,6 +8,9 @@ Index ``<name>_hnsw`` USING hnsw (embedding vector_cosine_ops) WITH (m, ef_const
 ``hnsw.ef_search`` is set per query, and with filters ``hnsw.iterative_scan =
 relaxed_order`` (pgvector 0.8) keeps scanning the graph until enough rows pass, so a
 selective filter still returns `top_k` rows. The category filter uses a GIN index.
+
+`PgVectorStore.search` is the one nearest-neighbour query over these tables: the
+neo4j-graphrag `PgVectorNeo4jRetriever` (`ragrec.retrieval.pgvector`) calls it too.
 """
 
 from __future__ import annotations
@@ -39,6 +42,13 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]{0,50}$")
 _BATCH = 1_000
 
 
+def check_table_name(name: str) -> str:
+    """`name` if it is a valid table name (lower-case letters, digits, '_'), else ValueError."""
+    if not _NAME.match(name):
+        raise ValueError(f"invalid table name {name!r}: lower-case letters, digits, '_'")
+    return name
+
+
 def connect(dsn: str) -> psycopg.Connection[Any]:
     """An autocommit connection with the vector type registered; named error when down."""
     try:
@@ -56,20 +66,21 @@ def connect(dsn: str) -> psycopg.Connection[Any]:
 
 
 class PgVectorStore:
+    """One index's table. It connects to `dsn` on first use, or uses the caller's `conn`
+    (with ``dsn=None`` a closed `conn` is a store that is unavailable)."""
+
     kind = KIND
 
     def __init__(
         self,
-        dsn: str,
+        dsn: str | None,
         name: str,
         dim: int,
         hnsw: HnswParams | None = None,
         *,
         conn: psycopg.Connection[Any] | None = None,
     ) -> None:
-        if not _NAME.match(name):
-            raise ValueError(f"invalid table name {name!r}: lower-case letters, digits, '_'")
-        self.name = name
+        self.name = check_table_name(name)
         self.dim = dim
         self.hnsw = hnsw or HnswParams()
         self._dsn = dsn
@@ -80,6 +91,8 @@ class PgVectorStore:
     @property
     def conn(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed:
+            if self._dsn is None:
+                raise StoreUnavailableError(KIND, "the caller's PostgreSQL connection is closed")
             self._conn = connect(self._dsn)
             self._conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
             register_vector(self._conn)
@@ -249,12 +262,8 @@ class PgVectorStore:
         return int(row[0])
 
 
-def where_clause(filters: SearchFilters | None) -> tuple[sql.Composable, list[Any]]:
-    """The SQL ``WHERE`` for `filters` over the ``category`` / ``price`` columns."""
-    return _where(filters)
-
-
 def _where(filters: SearchFilters | None) -> tuple[sql.Composable, list[Any]]:
+    """The SQL ``WHERE`` for `filters` over the ``category`` / ``price`` columns."""
     if filters is None or filters.empty:
         return sql.SQL(""), []
     parts: list[sql.Composable] = []

@@ -10,13 +10,14 @@
 
 Both: cosine distance, HNSW ``m`` / ``ef_construct`` from `HnswParams`, ``hnsw_ef`` per
 query, payload ``category`` (keyword, list of lower-case names) and ``price`` (float)
-with payload indexes, filters applied inside the engine during the HNSW search.
+with payload indexes, filters applied inside the engine during the HNSW search. The
+graph layer's Qdrant retriever (`ragrec.retrieval.qdrant.StoreQdrantClient`) searches
+through these stores too.
 """
 
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -279,7 +280,7 @@ class ServerQdrantStore:
             self.name,
             query=query,
             limit=top_k,
-            query_filter=client_filter(filters),
+            query_filter=_client_filter(filters),
             search_params=models.SearchParams(hnsw_ef=max(ef_search or self.hnsw.ef_search, top_k)),
             with_payload=[ID_FIELD],
         )
@@ -303,7 +304,7 @@ class ServerQdrantStore:
         self.client.close()
 
 
-def client_filter(filters: SearchFilters | None) -> Any:
+def _client_filter(filters: SearchFilters | None) -> Any:
     """`SearchFilters` as a qdrant-client `Filter` (None when empty)."""
     from qdrant_client import models
 
@@ -355,8 +356,3 @@ def _payloads(
             item[PRICE_FIELD] = float(payload[PRICE_FIELD])
         out.append(item)
     return out
-
-
-def new_point_id(item_id: str) -> uuid.UUID:
-    """The point id both Qdrant stores use for one of our string ids."""
-    return point_id(item_id)
