@@ -141,3 +141,32 @@ def neo4j_driver(settings: Settings) -> Iterator[Driver]:
     drv = neo4j_service.driver(settings)
     yield drv
     drv.close()
+
+
+class AppClients:
+    """`make(settings)`: an in-process API client (`create_app`, lifespan entered), as many
+    as a test needs; `close()` ends them all (the `app_clients` fixture does at teardown)."""
+
+    def __init__(self) -> None:
+        self.clients: list[Any] = []
+
+    def __call__(self, settings: Settings) -> Any:
+        from litestar.testing import TestClient
+
+        from app.main import create_app
+
+        client = TestClient(app=create_app(settings))
+        client.__enter__()
+        self.clients.append(client)
+        return client
+
+    def close(self) -> None:
+        while self.clients:
+            self.clients.pop().__exit__(None, None, None)
+
+
+@pytest.fixture
+def app_clients() -> Iterator[AppClients]:
+    clients = AppClients()
+    yield clients
+    clients.close()

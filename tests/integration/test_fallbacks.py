@@ -18,7 +18,6 @@ cache off, so every answer is computed.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,6 @@ from litestar.testing import TestClient
 from neo4j import Driver
 from test_api import BEST_SELLER, LOYAL, load_sample
 
-from app.main import create_app
 from ragrec.config import Settings
 from ragrec.recommender.engine import Recommender
 from ragrec.recommender.errors import RankerNotTrained
@@ -51,9 +49,7 @@ def graph(neo4j_driver: Driver, settings: Settings) -> Driver:
 
 
 @pytest.fixture
-def app_factory(graph: Driver, settings: Settings) -> Iterator[Any]:
-    clients: list[TestClient[Any]] = []
-
+def app_factory(graph: Driver, settings: Settings, app_clients: Any) -> Any:
     def make(**update: Any) -> TestClient[Any]:
         local = settings.model_copy(
             update={
@@ -64,14 +60,10 @@ def app_factory(graph: Driver, settings: Settings) -> Iterator[Any]:
                 **update,
             }
         )
-        client = TestClient(app=create_app(local))
-        client.__enter__()
-        clients.append(client)
+        client: TestClient[Any] = app_clients(local)
         return client
 
-    yield make
-    for client in clients:
-        client.__exit__(None, None, None)
+    return make
 
 
 def _fallbacks(client: TestClient[Any], component: str, fallback: str) -> float:

@@ -32,7 +32,6 @@ from neo4j import Driver
 
 from app.domain.system.controllers import HEALTH_TTL_S
 from app.lib.graph import BREAKER
-from app.main import create_app
 from ragrec.config import PROJECT_ROOT, Settings
 from ragrec.cypher import query
 from ragrec.embeddings.pipeline import generate_embeddings
@@ -116,18 +115,9 @@ def _app_settings(settings: Settings, **update: Any) -> Settings:
 
 
 @pytest.fixture
-def client_factory(world: World) -> Iterator[Any]:
-    clients: list[TestClient[Any]] = []
-
-    def make(settings: Settings) -> TestClient[Any]:
-        client = TestClient(app=create_app(settings))
-        client.__enter__()
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        client.__exit__(None, None, None)
+def client_factory(world: World, app_clients: Any) -> Iterator[Any]:
+    yield app_clients
+    app_clients.close()  # the apps end before the shared handles and breaker are reset
     close_edge_handles()
     BREAKER.reset()
 
