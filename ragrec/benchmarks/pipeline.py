@@ -16,7 +16,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -69,7 +69,9 @@ class Sampler:
         while not self._stop.is_set():
             heap: float | None = None
             try:
-                records, _, _ = self.driver.execute_query(JMX, database_=self.database)
+                records, _, _ = self.driver.execute_query(
+                    JMX, database_=self.database, bookmark_manager_=None
+                )
                 props = records[0]["heap"]
                 heap = props["used"] / 2**20
                 self.heap_max = props["max"] / 2**20
@@ -102,7 +104,8 @@ def run(
     database = settings.neo4j_database
     steps: list[Step] = []
     began = time.perf_counter()
-    with neo4j_service.driver(settings) as driver:
+    with ExitStack() as stack:
+        driver = stack.enter_context(neo4j_service.driver(settings))
         if not force and _data_nodes(driver, settings) > 0:
             raise RuntimeError(
                 "the graph holds data and this benchmark replaces it; use --force "
@@ -141,6 +144,9 @@ def run(
 
                 summary = load_data(folder, settings, driver, show_progress=False)
                 note[0] = f"{summary.mode}, {sum(summary.rows_read.values()):,} rows"
+            if summary.mode == "bulk":  # a new database: the old one's bookmarks never come
+                driver = stack.enter_context(neo4j_service.driver(settings))
+                sampler.driver = driver
             if gds:
                 with step("gds + personas") as note:
                     from ragrec.gds import gds_client
