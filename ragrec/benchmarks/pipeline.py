@@ -138,11 +138,20 @@ def run(
                         fmt="parquet", progress=False,
                     )  # fmt: skip
                 folder = scratch
-            _wipe(driver, settings)
-            with step("load") as note:
-                from ragrec.graph.loader import load_data
+            from ragrec.graph.loader import BULK_THRESHOLD_ROWS, load_data
 
-                summary = load_data(folder, settings, driver, show_progress=False)
+            # the bulk importer replaces the database; a batched load needs an empty graph
+            bulk = (
+                scale != "sample"
+                and SCALES[scale][2] >= BULK_THRESHOLD_ROWS
+                and settings.local_neo4j
+            )
+            if not bulk:
+                _wipe(driver, settings)
+            with step("load") as note:
+                summary = load_data(
+                    folder, settings, driver, show_progress=False, bulk=bulk, replace=bulk
+                )
                 note[0] = f"{summary.mode}, {sum(summary.rows_read.values()):,} rows"
             if summary.mode == "bulk":  # a new database: the old one's bookmarks never come
                 driver = stack.enter_context(neo4j_service.driver(settings))

@@ -84,6 +84,7 @@ def load_data(
     batch_size: int = 5_000,
     show_progress: bool = True,
     unknown_customers: Literal["create", "reject"] = "create",
+    replace: bool = False,
 ) -> LoadSummary:
     """Validate, pseudonymise and load `folder` (H&M schema). See the module docstring.
 
@@ -91,6 +92,10 @@ def load_data(
     that customer (pseudonymous id, age bracket unknown) by default: the purchase is a
     fact, only the demographics are missing. `unknown_customers="reject"` rejects such
     rows instead. Transactions naming an unknown article are always rejected.
+
+    `replace=True` (with `bulk=True`; scratch graphs of the benchmarks) lets the bulk import
+    replace a database that holds data: deleting a full-size graph relationship by
+    relationship takes longer than importing it.
     """
     began = time.perf_counter()
     database = settings.neo4j_database
@@ -111,7 +116,7 @@ def load_data(
     stages = _stages(prepared)
     use_bulk = bulk if bulk is not None else _bulk_by_default(prepared, settings, driver)
     if use_bulk:
-        written = _bulk_import(stages, settings, driver)
+        written = _bulk_import(stages, settings, driver, replace=replace)
         resumed = None
         mode = "bulk"
     else:
@@ -348,7 +353,9 @@ _NODE_HEADERS: dict[str, dict[str, str]] = {
 }
 
 
-def _bulk_import(stages: list[Stage], settings: Settings, driver: Driver) -> dict[str, int]:
+def _bulk_import(
+    stages: list[Stage], settings: Settings, driver: Driver, *, replace: bool = False
+) -> dict[str, int]:
     """Write the frames as neo4j-admin CSVs and import them into the (empty) database.
 
     The server is stopped for the import and started again afterwards; schema
@@ -359,7 +366,7 @@ def _bulk_import(stages: list[Stage], settings: Settings, driver: Driver) -> dic
             settings.effective_neo4j_uri(),
             "bulk import needs the local Neo4j server; run without --bulk",
         )
-    if not _graph_is_empty(driver, settings.neo4j_database):
+    if not replace and not _graph_is_empty(driver, settings.neo4j_database):
         raise EtlError(
             settings.effective_neo4j_uri(),
             "bulk import replaces the database and the graph is not empty; "
