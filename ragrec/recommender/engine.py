@@ -12,6 +12,7 @@ date (tuning, time travel) and graphs never refreshed use the aggregating genera
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -99,6 +100,18 @@ ITEMS_SOURCES = (
     "model_neighbours",
     "trending",
     "siblings",
+)
+#: with `rec_parallel_reads`, these sources are read in a second round trip beside the
+#: others (Neo4j runs one query on one core): the two halves cost about the same
+SECOND_TRIP = frozenset(
+    {
+        "model_neighbours",
+        "category_affinity",
+        "community_trending",
+        "similar_items",
+        "trending",
+        "siblings",
+    }
 )
 #: the evaluation's repurchase source (ragrec.evaluation.candidates): times bought, decayed
 REPURCHASE_HALF_LIFE_DAYS = 30.0
@@ -605,11 +618,20 @@ class Recommender:
         full.update(persona_key=none, community_key=none, bought=[none], model_versions=[none])
         empty = self._source_params(set(), [], {})
         for params in (full, empty):
-            for sources in (HOMEPAGE_SOURCES, ITEMS_SOURCES):
-                try:
-                    self.reader.read(sources, params, {}, timeout_s=60.0)
-                except Exception as exc:  # the requests will say what fails
-                    log.warning("warm-up of the candidates query failed: %s", exc)
+            for context in (HOMEPAGE_SOURCES, ITEMS_SOURCES):
+                for sources in self._trips(context):
+                    try:
+                        self.reader.read(sources, params, {}, timeout_s=60.0)
+                    except Exception as exc:  # the requests will say what fails
+                        log.warning("warm-up of the candidates query failed: %s", exc)
+
+    def _trips(self, sources: Sequence[str]) -> list[list[str]]:
+        """The round trips that read `sources`: one joined query, or two side by side."""
+        if not self.settings.rec_parallel_reads:
+            return [list(sources)]
+        first = [s for s in sources if s not in SECOND_TRIP]
+        second = [s for s in sources if s in SECOND_TRIP]
+        return [t for t in (first, second) if t]
 
     def _precomputed_homepage(self, profile: Profile, began: float) -> CandidatePool:
         exclude = self._excluded(profile)
@@ -627,9 +649,10 @@ class Recommender:
         )
         degraded: list[str] = []
         tasks: list[Callable[[], GeneratorResult]] = [
-            lambda: self._read_sources(sources, params, profile, degraded, " you bought"),
-            lambda: self._repurchase(profile, exclude),
+            functools.partial(self._read_sources, trip, params, profile, degraded, " you bought")
+            for trip in self._trips(sources)
         ]
+        tasks.append(lambda: self._repurchase(profile, exclude))
         if not profile.cold_start:
             tasks += self._retriever_tasks(anchors, exclude, " you bought")
         pool = self._pool_of("homepage", profile, tasks, exclude, None, began)
@@ -651,7 +674,8 @@ class Recommender:
         params["persona_key"] = self._persona_key(profile) if profile.customer_id else None
         degraded: list[str] = []
         tasks: list[Callable[[], GeneratorResult]] = [
-            lambda: self._read_sources(sources, params, profile, degraded, "")
+            functools.partial(self._read_sources, trip, params, profile, degraded, "")
+            for trip in self._trips(sources)
         ]
         tasks += self._retriever_tasks(anchors, exclude, "")
         pool = self._pool_of(context, profile, tasks, exclude, None, began)

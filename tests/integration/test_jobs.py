@@ -333,3 +333,37 @@ def test_a_failing_source_is_named_in_degraded_and_the_request_answers(
     assert result.degraded == ["co_purchase"]
     assert len(result.items) == 10
     assert all("co_purchase" not in i.generators for i in result.items)
+
+
+def test_two_round_trips_side_by_side_answer_as_the_joined_query(
+    refreshed: Driver, settings: Settings, patient: Settings
+) -> None:
+    """`rec_parallel_reads` splits the candidates query in two round trips run side by side:
+    the same candidates, scores and items as one joined query, in every context."""
+    cid = customer_ids(refreshed, settings)[1]
+    answers = []
+    for parallel in (False, True):
+        local = patient.model_copy(update={"rec_parallel_reads": parallel})
+        with Recommender(refreshed, local) as rec:
+            assert rec.precomputed()
+            home = rec.homepage_pool(cid)
+            anchor = home.profile.history[0]["id"]
+            cart = rec.items_pool("cart", [anchor], cid)
+            answers.append(
+                (
+                    {
+                        g: [(c.product_id, round(c.score, 9)) for c in cs]
+                        for g, cs in home.lists.items()
+                    },
+                    {
+                        g: [(c.product_id, round(c.score, 9)) for c in cs]
+                        for g, cs in cart.lists.items()
+                    },
+                    [i.product_id for i in rec.homepage(cid, k=10).items],
+                    home.degraded + cart.degraded,
+                )
+            )
+    joined, split = answers
+    assert joined[0] and joined[1] and joined[2], joined
+    assert joined[3] == [] and split[3] == []
+    assert split == joined
