@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from neo4j.exceptions import AuthError, ServiceUnavailable
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -45,6 +46,15 @@ def main() -> None:
         app()
     except (ServiceError, EtlError) as exc:
         console.print(Text.assemble(("error ", "bold red"), str(exc)), soft_wrap=True)
+        sys.exit(2)
+    except (ServiceUnavailable, AuthError) as exc:  # Neo4j down or refusing us
+        settings = get_settings()
+        reason = "refused the credentials" if isinstance(exc, AuthError) else "is not reachable"
+        message = (
+            f"Neo4j at {settings.effective_neo4j_uri()} {reason}: start it with "
+            "`ragrec services up` (`ragrec services status` says what runs)"
+        )
+        console.print(Text.assemble(("error ", "bold red"), message), soft_wrap=True)
         sys.exit(2)
 
 
