@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
+import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -77,3 +80,24 @@ def test_status_of_an_unreachable_neo4j_answers_at_once(tmp_path: Path) -> None:
             assert not state.reachable and "unreachable" in state.detail, state
             assert elapsed < settings.neo4j_connect_timeout_s + 5, elapsed
             assert not neo4j.reachable(settings)
+
+
+def test_cli_without_neo4j_ends_with_one_clear_line() -> None:
+    """A command that needs Neo4j, run while it is unreachable: exit 2 and a line that says
+    what to do, never a traceback (after the driver's own retries)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]  # bound, never listening: connections are refused
+        env = {**os.environ, "RAGREC_NEO4J_URI": f"bolt://127.0.0.1:{closed}"}
+        result = subprocess.run(
+            [sys.executable, "-m", "ragrec.cli", "refresh"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    assert "Traceback" not in output and "╭" not in output, output
+    assert f"Neo4j at bolt://127.0.0.1:{closed} is not reachable" in result.stderr, output
+    assert "ragrec services up" in result.stderr, output
