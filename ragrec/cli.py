@@ -47,15 +47,31 @@ def main() -> None:
     except (ServiceError, EtlError) as exc:
         console.print(Text.assemble(("error ", "bold red"), str(exc)), soft_wrap=True)
         sys.exit(2)
-    except (ServiceUnavailable, AuthError) as exc:  # Neo4j down or refusing us
+    except Exception as exc:
+        cause = _neo4j_refusal(exc)
+        if cause is None:
+            raise
         settings = get_settings()
-        reason = "refused the credentials" if isinstance(exc, AuthError) else "is not reachable"
+        reason = "refused the credentials" if isinstance(cause, AuthError) else "is not reachable"
         message = (
             f"Neo4j at {settings.effective_neo4j_uri()} {reason}: start it with "
             "`ragrec services up` (`ragrec services status` says what runs)"
         )
         console.print(Text.assemble(("error ", "bold red"), message), soft_wrap=True)
         sys.exit(2)
+
+
+def _neo4j_refusal(exc: BaseException) -> ServiceUnavailable | AuthError | None:
+    """The driver's "unreachable" or "bad credentials" error behind `exc`, if any: libraries
+    on top of the driver (graphdatascience's UnableToConnectError) wrap it."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ServiceUnavailable | AuthError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def _print_status(rows: list[ServiceStatus], as_json: bool) -> None:

@@ -362,8 +362,9 @@ def _gds() -> Iterator[tuple[Any, Any]]:
 
 @contextmanager
 def _clean_errors() -> Iterator[None]:
-    """Known failures (no data, bad spec, not enough memory) end with a message, exit 2."""
-    from neo4j.exceptions import Neo4jError, ServiceUnavailable
+    """Known failures (no data, bad spec, not enough memory) end with a message, exit 2;
+    Neo4j unreachable is `ragrec.cli.main`'s, as for every command."""
+    from neo4j.exceptions import Neo4jError
 
     from ragrec.gds.pipeline import GdsPipelineError
     from ragrec.gds.specs import SpecError
@@ -372,9 +373,6 @@ def _clean_errors() -> Iterator[None]:
         yield
     except (GdsPipelineError, SpecError, ValueError) as exc:
         console.print(f"[red]error[/red] {exc}")
-        raise typer.Exit(2) from exc
-    except ServiceUnavailable as exc:
-        console.print(f"[red]error[/red] Neo4j is not reachable: {exc}; `ragrec services up`")
         raise typer.Exit(2) from exc
     except Neo4jError as exc:
         console.print(f"[red]error[/red] Neo4j/GDS: {exc.message or exc}")

@@ -82,15 +82,17 @@ def test_status_of_an_unreachable_neo4j_answers_at_once(tmp_path: Path) -> None:
             assert not neo4j.reachable(settings)
 
 
-def test_cli_without_neo4j_ends_with_one_clear_line() -> None:
+@pytest.mark.parametrize("command", ["refresh", "discover-personas"])
+def test_cli_without_neo4j_ends_with_one_clear_line(command: str) -> None:
     """A command that needs Neo4j, run while it is unreachable: exit 2 and a line that says
-    what to do, never a traceback (after the driver's own retries)."""
+    what to do, never a traceback (after the driver's own retries), also when a library on
+    top of the driver (graphdatascience) wraps the driver's error."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         closed = sock.getsockname()[1]  # bound, never listening: connections are refused
         env = {**os.environ, "RAGREC_NEO4J_URI": f"bolt://127.0.0.1:{closed}"}
         result = subprocess.run(
-            [sys.executable, "-m", "ragrec.cli", "refresh"],
+            [sys.executable, "-m", "ragrec.cli", command],
             capture_output=True,
             text=True,
             env=env,
