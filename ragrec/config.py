@@ -380,6 +380,13 @@ class Settings(BaseSettings):
             return self.pseudonym_key.encode()
         return _secret_file(self.home / "secrets" / "pseudonym_key", 32).encode()
 
+    @field_validator("home")
+    @classmethod
+    def _absolute_home(cls, value: Path) -> Path:
+        """A relative RAGREC_HOME is taken from the current folder once, so the servers
+        started from it (whose own working folder differs) find their files."""
+        return value.expanduser().absolute()
+
     # API keys (issue 14, helper "api")
     @field_validator("api_keys", mode="before")
     @classmethod
