@@ -50,6 +50,9 @@ def print_report(report: EvalReport, console: Console) -> None:
     for s in report.systems:
         m = s.metrics
         name = f"* {s.name} (chosen on validation)" if s.chosen else f"  {s.name}"
+        if not m.get("requests"):  # nothing scored: no figure rather than a zero
+            table.add_row(name, *(["n/a"] * (len(cols) - 1)))
+            continue
         table.add_row(
             name,
             f"{m[metric]:.4f}",
