@@ -21,9 +21,15 @@ from ragrec.services.sandbox import free_port, link_neo4j_install
 
 @contextmanager
 def throwaway_neo4j(
-    base: Settings, *, heap: str = "2g", pagecache: str = "512m", keep: bool = False
+    base: Settings,
+    *,
+    heap: str = "2g",
+    pagecache: str = "512m",
+    keep: bool = False,
+    pseudonym_key: str | None = None,
 ) -> Iterator[tuple[Settings, Driver]]:
-    """Yield (settings, driver) of a fresh, empty local Neo4j; stop and delete it after."""
+    """Yield (settings, driver) of a fresh, empty local Neo4j; stop and delete it after.
+    `pseudonym_key`: the staged graph's key (default: a random one)."""
     home = Path(tempfile.mkdtemp(prefix="ragrec-eval-"))
     settings = Settings(
         home=home,
@@ -36,7 +42,7 @@ def throwaway_neo4j(
         neo4j_version=base.neo4j_version,
         gds_version=base.gds_version,
         apoc_version=base.apoc_version,
-        pseudonym_key=secrets.token_hex(16),
+        pseudonym_key=pseudonym_key or secrets.token_hex(16),
         rec_models_dir=home / "models",
         # quality, not latency, is measured here: a loaded machine must not drop sources
         rec_query_timeout_s=max(base.rec_query_timeout_s, 60.0),

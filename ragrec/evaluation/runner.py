@@ -27,6 +27,7 @@ the windows (ranker training / early stopping + tuning / selection, disjoint thi
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -149,11 +150,20 @@ class EvalReport:
         }
 
 
+def evaluation_key(seed: int) -> str:
+    """The staged graph's pseudonymisation key, a function of the seed: which customers are
+    sampled (test, validation, windows) and which baskets are hidden follow the sorted
+    pseudonyms, so a random key per run drew other customers each run and two runs with
+    one seed disagreed (EASE 0.1745 vs 0.1580 nDCG@10 on one planted set). The staged
+    graph is deleted at the end and never serves, so a reproducible key costs no privacy."""
+    return hashlib.sha256(f"ragrec-evaluate:{seed}".encode()).hexdigest()[:32]
+
+
 def evaluate(opts: EvalOptions, base: Settings, console: Console) -> EvalReport:
     began = time.perf_counter()
     with (
         tempfile.TemporaryDirectory(prefix="ragrec-split-") as tmp,
-        throwaway_neo4j(base) as (settings, driver),
+        throwaway_neo4j(base, pseudonym_key=evaluation_key(opts.seed)) as (settings, driver),
     ):
         console.print(
             f"throwaway Neo4j on bolt port {settings.neo4j_bolt_port} "

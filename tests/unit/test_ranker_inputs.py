@@ -225,3 +225,19 @@ def test_a_ranker_scores_only_the_sources_it_learnt_on(shop: Path, tmp_path: Pat
     plain = [(s.product_id, s.score) for s in learned.fuse(pool)]
     assert [(s.product_id, s.score) for s in learned.fuse(served)] == plain
     assert extra not in {pid for pid, _ in plain}
+
+
+def test_one_seed_samples_the_same_customers_each_run(shop: Path, tmp_path: Path) -> None:
+    """The evaluation samples customers in the order of their pseudonyms: under the
+    seed's key two runs draw the same ones (a random key per run drew others each run,
+    so two runs of one seed disagreed)."""
+    from ragrec.evaluation.runner import evaluation_key
+
+    def sample(key: str, out: str) -> list[str]:
+        split = split_folder(shop, tmp_path / out, key.encode(), test_days=7)
+        users = sorted(c for c in split.test if split.train.get(c))
+        return sorted(np.random.default_rng(0).choice(users, 10, replace=False).tolist())
+
+    assert evaluation_key(0) == evaluation_key(0) != evaluation_key(1)
+    first, second = sample(evaluation_key(0), "a"), sample(evaluation_key(0), "b")
+    assert first == second
