@@ -28,6 +28,7 @@ from ragrec.evaluation.runner import (
     _mean_ndcg,
     _stage_pools,
     _tune_baselines,
+    evaluation_key,
 )
 from ragrec.evaluation.splits import Split, split_folder
 from ragrec.recommender import ranker as ranker_mod
@@ -79,7 +80,7 @@ def train_offline(
     report = EvalReport(options={}, split={}, graph={})
     with (
         tempfile.TemporaryDirectory(prefix="ragrec-train-") as tmp,
-        throwaway_neo4j(base) as (settings, driver),
+        throwaway_neo4j(base, pseudonym_key=evaluation_key(seed)) as (settings, driver),
     ):
         key = settings.effective_pseudonym_key()
         chain: list[Split] = []
