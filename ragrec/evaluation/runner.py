@@ -151,11 +151,11 @@ class EvalReport:
 
 
 def evaluation_key(seed: int) -> str:
-    """The staged graph's pseudonymisation key, a function of the seed: which customers are
-    sampled (test, validation, windows) and which baskets are hidden follow the sorted
-    pseudonyms, so a random key per run drew other customers each run and two runs with
-    one seed disagreed (EASE 0.1745 vs 0.1580 nDCG@10 on one planted set). The staged
-    graph is deleted at the end and never serves, so a reproducible key costs no privacy."""
+    """The staged graph's pseudonymisation key, a function of the seed: the customers
+    sampled for test, validation and the windows follow the sorted pseudonyms, so a random
+    key per run drew other customers each run and two runs with one seed disagreed (EASE
+    0.1745 vs 0.1580 nDCG@10 on one planted set). The staged graph is deleted at the end
+    and never serves, so a reproducible key costs no privacy."""
     return hashlib.sha256(f"ragrec-evaluate:{seed}".encode()).hexdigest()[:32]
 
 
