@@ -150,6 +150,17 @@ class EvalReport:
         }
 
 
+def sample_stage(name: str, s: Split, cap: int | None, rng: np.random.Generator) -> Stage:
+    """The requests of split `s`: its customers with a history and a held-out purchase, at
+    most `cap` of them drawn by `rng` in the order of their pseudonyms (so which ones are
+    drawn depends on the key: `evaluation_key`)."""
+    as_of = s.cutoff or ((s.last_train_day or date.min) + timedelta(days=1))
+    customers = sorted(c for c in s.test if s.train.get(c))
+    if cap and len(customers) > cap:
+        customers = sorted(rng.choice(customers, cap, replace=False).tolist())
+    return Stage(name, s, as_of, customers, [s.test[c] for c in customers])
+
+
 def evaluation_key(seed: int) -> str:
     """The staged graph's pseudonymisation key, a function of the seed: the customers
     sampled for test, validation and the windows follow the sorted pseudonyms, so a random
@@ -222,12 +233,7 @@ def _homepage_eval(
     rng = np.random.default_rng(opts.seed)
 
     def stage(name: str, s: Split, cap: int | None) -> Stage:
-        last = s.last_train_day or date.min
-        as_of = s.cutoff or (last + timedelta(days=1))
-        customers = sorted(c for c in s.test if s.train.get(c))
-        if cap and len(customers) > cap:
-            customers = sorted(rng.choice(customers, cap, replace=False).tolist())
-        return Stage(name, s, as_of, customers, [s.test[c] for c in customers])
+        return sample_stage(name, s, cap, rng)
 
     stages = [stage(f"window {i + 1}", w, opts.window_customers) for i, w in enumerate(windows)]
     val_stage = stage("validation", val, opts.validation_customers)

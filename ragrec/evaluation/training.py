@@ -9,7 +9,6 @@ from __future__ import annotations
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +23,11 @@ from ragrec.evaluation.interactions import Interactions
 from ragrec.evaluation.runner import (
     EvalOptions,
     EvalReport,
-    Stage,
     _mean_ndcg,
     _stage_pools,
     _tune_baselines,
     evaluation_key,
+    sample_stage,
 )
 from ragrec.evaluation.splits import Split, split_folder
 from ragrec.recommender import ranker as ranker_mod
@@ -90,13 +89,10 @@ def train_offline(
             chain.append(split_folder(folder, out_dir, key, test_days=label_days, min_purchases=2))
             folder = chain[-1].train_dir
         rng = np.random.default_rng(seed)
-        stages = []
-        for i, s in enumerate(reversed(chain)):
-            as_of = s.cutoff or ((s.last_train_day or date.min) + timedelta(days=1))
-            cs = sorted(c for c in s.test if s.train.get(c))
-            if len(cs) > customers:
-                cs = sorted(rng.choice(cs, customers, replace=False).tolist())
-            stages.append(Stage(f"window {i + 1}", s, as_of, cs, [s.test[c] for c in cs]))
+        stages = [
+            sample_stage(f"window {i + 1}", s, customers, rng)
+            for i, s in enumerate(reversed(chain))
+        ]
         out.windows = [{"from": str(s.as_of), "customers": len(s.customers)} for s in stages]
         newest = stages[-1]
         catalogue_info = read_catalogue(data)

@@ -231,12 +231,13 @@ def test_one_seed_samples_the_same_customers_each_run(shop: Path, tmp_path: Path
     """The evaluation samples customers in the order of their pseudonyms: under the
     seed's key two runs draw the same ones (a random key per run drew others each run,
     so two runs of one seed disagreed)."""
-    from ragrec.evaluation.runner import evaluation_key
+    from ragrec.evaluation.runner import evaluation_key, sample_stage
 
     def sample(key: str, out: str) -> list[str]:
         split = split_folder(shop, tmp_path / out, key.encode(), test_days=7)
-        users = sorted(c for c in split.test if split.train.get(c))
-        return sorted(np.random.default_rng(0).choice(users, 10, replace=False).tolist())
+        stage = sample_stage("test", split, 10, np.random.default_rng(0))
+        assert len(stage.customers) == 10
+        return stage.customers
 
     assert evaluation_key(0) == evaluation_key(0) != evaluation_key(1)
     first, second = sample(evaluation_key(0), "a"), sample(evaluation_key(0), "b")
