@@ -123,6 +123,18 @@ class Settings(BaseSettings):
     rec_query_timeout_s: float = Field(
         default=5.0, gt=0, description="timeout (s) of every request-path Neo4j call"
     )
+    rec_item_snapshot: bool = Field(
+        default=True,
+        description="answer the item-side sources (ranked lists, NEIGHBOUR, BOUGHT_TOGETHER, "
+        "SIMILAR_TO, the catalogue) from an in-process snapshot of the live versions, rebuilt "
+        "when a version switches; a request then reads only the customer's profile in Neo4j",
+    )
+    rec_snapshot_poll_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="how often (s) the item snapshot checks for a new live version and re-reads "
+        "the products written since (stock, price)",
+    )
     rec_parallel_reads: bool = Field(
         default=True,
         description="read a request's candidate sources in two round trips run side by side "

@@ -4,4 +4,4 @@
 //          price, image_path, created_at, in_stock}}]
 UNWIND $rows AS row
 MERGE (p:Product {id: row.id})
-SET p += row.props
+SET p += row.props, p.updated_at = datetime()

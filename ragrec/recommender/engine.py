@@ -63,6 +63,7 @@ from ragrec.recommender.rerank import (
     profile_query,
 )
 from ragrec.recommender.rules import BusinessRules, apply_rules
+from ragrec.recommender.snapshot import ItemSnapshot
 from ragrec.recommender.types import (
     Candidate,
     CandidatePool,
@@ -193,6 +194,7 @@ class Recommender:
         database: str | None = None,
         workers: int = 8,
         source_templates: dict[str, str] | None = None,
+        snapshot_templates: dict[str, str] | None = None,
     ) -> None:
         self.driver = driver
         self.settings = settings
@@ -213,6 +215,14 @@ class Recommender:
         self.reader = CandidateReader(
             driver, self.database, settings.rec_query_timeout_s, self._pool, source_templates
         )
+        self.snapshot: ItemSnapshot | None = None
+        if settings.rec_item_snapshot:
+            self.snapshot = ItemSnapshot(
+                driver,
+                self.database,
+                poll_s=settings.rec_snapshot_poll_s,
+                templates=snapshot_templates,
+            )
         self._live: tuple[float, set[str]] = (-1e9, set())
         self._warm_lock = threading.Lock()
         self._warming = False
@@ -589,7 +599,17 @@ class Recommender:
             self._live = (time.monotonic(), live)
             if newly:  # never in the request: concurrent requests would all wait on it
                 self._warm_in_background()
+        if self.snapshot is not None and "popular" in live:
+            self.snapshot.maybe_rebuild()  # in the background, when a version switched
         return "popular" in live
+
+    def load_snapshot(self) -> bool:
+        """Build the item snapshot now (the API builds it in the background at start;
+        tests and benchmarks wait for it here). False when it is switched off."""
+        if self.snapshot is None:
+            return False
+        self.snapshot.build()
+        return True
 
     def _warm_in_background(self) -> None:
         with self._warm_lock:
@@ -626,8 +646,11 @@ class Recommender:
                         log.warning("warm-up of the candidates query failed: %s", exc)
 
     def _trips(self, sources: Sequence[str]) -> list[list[str]]:
-        """The round trips that read `sources`: one joined query, or two side by side."""
-        if not self.settings.rec_parallel_reads:
+        """The round trips that read `sources`: one joined query, or two side by side (the
+        item snapshot answers them all in-process, at once)."""
+        if not self.settings.rec_parallel_reads or (
+            self.snapshot is not None and self.snapshot.current is not None
+        ):
             return [list(sources)]
         first = [s for s in sources if s not in SECOND_TRIP]
         second = [s for s in sources if s in SECOND_TRIP]
@@ -727,9 +750,9 @@ class Recommender:
     ) -> GeneratorResult:
         """All the sources in one round trip; returned as one result per source, merged by
         `_pool_of` (a GeneratorResult named "*" that carries the others)."""
-        results, failed, stats = self.reader.read(
-            sources, params, {"persona": profile.persona_name, "you_bought": you_bought}
-        )
+        labels = {"persona": profile.persona_name, "you_bought": you_bought}
+        got = self.snapshot.read(sources, params, labels) if self.snapshot else None
+        results, failed, stats = got or self.reader.read(sources, params, labels)
         degraded.extend(failed)
         return _Many(results, stats)
 

@@ -209,8 +209,9 @@ def test_unknown_step_is_named(settings: Settings, graph: Driver) -> None:
 @pytest.fixture(scope="module")
 def patient(settings: Settings) -> Settings:
     """The shared 2-core test box is loaded: a generous request timeout, so that only
-    the failures a test makes on purpose show up in `degraded`."""
-    return settings.model_copy(update={"rec_query_timeout_s": 30.0})
+    the failures a test makes on purpose show up in `degraded`. The Cypher request path
+    (the item snapshot is off: its own tests below compare it with this path)."""
+    return settings.model_copy(update={"rec_query_timeout_s": 30.0, "rec_item_snapshot": False})
 
 
 @pytest.fixture(scope="module")
@@ -367,3 +368,70 @@ def test_two_round_trips_side_by_side_answer_as_the_joined_query(
     assert joined[0] and joined[1] and joined[2], joined
     assert joined[3] == [] and split[3] == []
     assert split == joined
+
+
+def _pools(rec: Recommender, cid: str) -> dict[str, Any]:
+    home = rec.homepage_pool(cid)
+    anchor = home.profile.history[0]["id"]
+    cart = rec.items_pool("cart", [anchor, home.profile.history[-1]["id"]], cid)
+    product = rec.items_pool("product", [anchor], None)
+    out: dict[str, Any] = {"degraded": home.degraded + cart.degraded + product.degraded}
+    for name, pool in (("home", home), ("cart", cart), ("product", product)):
+        # in score order; items whose scores differ only past the 9th decimal (the two
+        # paths sum floats in another order) in id order, as the templates break ties
+        out[name] = {
+            g: sorted(((c.product_id, round(c.score, 9)) for c in cs), key=lambda t: (-t[1], t[0]))
+            for g, cs in pool.lists.items()
+        }
+        out[f"{name} infos"] = {pid: pool.products[pid] for cs in pool.lists.values()
+                                for pid in (c.product_id for c in cs)}  # fmt: skip
+        out[f"{name} stats"] = pool.stats
+    out["items"] = [i.product_id for i in rec.homepage(cid, k=10).items]
+    out["learned-free reasons"] = {
+        (c.product_id, g): c.reason
+        for g, cs in home.lists.items()
+        if g in ("popularity", "trending", "new_arrivals", "persona_favourites", "siblings",
+                 "community_trending", "category_affinity")
+        for c in cs
+    }  # fmt: skip
+    return out
+
+
+def test_the_item_snapshot_answers_as_the_cypher_templates(
+    refreshed: Driver, settings: Settings, patient: Settings
+) -> None:
+    """The in-process item snapshot (the default request path) gives every context the same
+    candidates, scores, product details, sales counters, items and list reasons as the
+    branch templates read in Neo4j, for customers of every kind in the test graph."""
+    cids = customer_ids(refreshed, settings)
+    answers = []
+    for snapshot in (False, True):
+        local = patient.model_copy(update={"rec_item_snapshot": snapshot})
+        with Recommender(refreshed, local) as rec:
+            assert rec.precomputed()
+            assert rec.load_snapshot() is snapshot
+            answers.append([_pools(rec, cid) for cid in cids])
+            if snapshot:
+                assert rec.snapshot is not None and rec.snapshot.current is not None
+                assert rec.snapshot.current.entries > 0
+    cypher, snap = answers
+    assert all(a["home"] and a["cart"] and a["product"] for a in cypher)
+    assert all(a["degraded"] == [] for a in cypher + snap)
+    for mine, want in zip(snap, cypher, strict=True):
+        for key in want:
+            assert mine[key] == want[key], key
+
+
+def test_a_snapshot_part_that_cannot_load_names_its_sources_in_degraded(
+    refreshed: Driver, settings: Settings, patient: Settings
+) -> None:
+    local = patient.model_copy(update={"rec_item_snapshot": True})
+    broken = {"bought_together": "recommend/snapshot/bought_together_renamed"}
+    cid = customer_ids(refreshed, settings)[2]
+    with Recommender(refreshed, local, snapshot_templates=broken) as rec:
+        assert rec.precomputed() and rec.load_snapshot()
+        result = rec.homepage(cid, k=10)
+        assert rec.snapshot is not None and rec.snapshot.current is not None
+    assert result.degraded == ["co_purchase"]
+    assert len(result.items) == 10
+    assert all("co_purchase" not in i.generators for i in result.items)
