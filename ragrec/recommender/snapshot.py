@@ -91,6 +91,7 @@ class RankedList:
     ranks: np.ndarray
     scores: np.ndarray
     ns: list[Any]
+    reasons: dict[str, list[str]] = field(default_factory=dict)  # per source, item by item
 
 
 @dataclass
@@ -193,6 +194,20 @@ class ItemSnapshot:
             f", left out: {sorted(snap.failed)}" if snap.failed else "",
         )
         return snap
+
+    def state(self) -> dict[str, Any]:
+        """What `/api/v1/ready` reports: `ready` once a build is live (the previous one stays
+        live while the next builds), with its size and what was left out."""
+        snap = self.current
+        out: dict[str, Any] = {"state": "ready" if snap is not None else "building"}
+        if snap is not None:
+            out |= {
+                "built_s": round(snap.seconds, 1),
+                "products": len(snap.ids),
+                "entries": snap.entries,
+                "left_out": sorted(snap.failed),
+            }
+        return out
 
     def maybe_rebuild(self) -> None:
         """Called by the engine every few seconds (never waits): rebuild in the background
@@ -344,8 +359,12 @@ class _Answer:
         self.p = params
         self.labels = labels
         self.limit = int(params["limit"])
-        self.excluded = snap.rows_of(params.get("exclude_ids") or ())
-        self.bought = snap.rows_of(params.get("bought") or ())
+        n = len(snap.ids)
+        self.excluded = np.zeros(n, dtype=bool)  # masks over the snapshot's rows
+        self.excluded[snap.rows_of(params.get("exclude_ids") or ())] = True
+        self.bought = np.zeros(n, dtype=bool)
+        self.bought[snap.rows_of(params.get("bought") or ())] = True
+        self._reasons: dict[tuple[str, tuple[Any, ...]], str] = {}
 
     def source(self, name: str) -> list[GeneratorResult]:
         p = self.p
@@ -377,26 +396,32 @@ class _Answer:
 
     # -- list sources ---------------------------------------------------------------------
 
+    @staticmethod
+    def _details(source: str, lst: RankedList) -> list[Row]:
+        """The branch templates' detail map of each list item."""
+        if source in ("popularity", "persona_favourites"):
+            return [{"n": n, "label": lst.label} for n in lst.ns]
+        return [{"n": n} for n in lst.ns]
+
     def _ranked(self, source: str, key: tuple[str, str], *, by_n: bool = False) -> list[Any]:
         lst = self.snap.lists.get(key)
         if lst is None:
             return []
-        keep = ~np.isin(lst.rows, self.excluded)
-        positions = np.flatnonzero(keep)
+        positions = np.flatnonzero(~self.excluded[lst.rows])
         if by_n:  # ORDER BY r.n DESC, p.id (rows are in id order)
             ns = np.asarray([float(lst.ns[i] or 0) for i in positions])
             positions = positions[np.lexsort((lst.rows[positions], -ns))]
         positions = positions[: self.limit]
-        out = []
-        for i in positions:
-            n = lst.ns[i]
-            if source == "trending":
-                score, detail = float(n or 0), {"n": n}
-            elif source in ("popularity", "persona_favourites"):
-                score, detail = float(lst.scores[i]), {"n": n, "label": lst.label}
-            else:
-                score, detail = float(lst.scores[i]), {"n": n}
-            out.append((int(lst.rows[i]), score, detail))
+        # a list's reasons do not depend on the request (but persona_favourites' persona
+        # name): worded once per list and source, kept with the list
+        cached = lst.reasons.get(source)
+        if cached is None:
+            cached = [_reason({"source": source, "detail": d}, self.labels)
+                      for d in self._details(source, lst)]  # fmt: skip
+            if source != "persona_favourites":
+                lst.reasons[source] = cached
+        scores = lst.ns if source == "trending" else lst.scores.tolist()
+        out = [(int(lst.rows[i]), float(scores[i] or 0), cached[i]) for i in positions.tolist()]
         return [self._result(source, out)]
 
     def _category_affinity(self) -> list[GeneratorResult]:
@@ -406,7 +431,7 @@ class _Answer:
             lst = self.snap.lists.get(("category_best", str(cat["name"])))
             if lst is None:
                 continue
-            keep = (lst.ranks <= per_category) & ~np.isin(lst.rows, self.excluded)
+            keep = (lst.ranks <= per_category) & ~self.excluded[lst.rows]
             for row, score in zip(lst.rows[keep], lst.scores[keep] * float(cat["weight"]),
                                   strict=True):  # fmt: skip
                 row = int(row)
@@ -428,22 +453,23 @@ class _Answer:
     def _gather(
         self, kinds: Sequence[str], anchors: Sequence[tuple[int, float]]
     ) -> tuple[np.ndarray, ...]:
-        """Every (partner, weighted score, anchor position, count) of the anchors' rows in
-        the kinds' relations, anchors first, then kinds, then stored order."""
+        """Every (partner, weighted score, anchor position, count, kind position) of the
+        anchors' rows in the kinds' relations: anchors first, then kinds, then stored order."""
         cols, scores, who, counts, kind_of = [], [], [], [], []
+        rels = [self.snap.relations.get(kind) for kind in kinds]
         for j, (a, w) in enumerate(anchors):
-            for k, kind in enumerate(kinds):
-                rel = self.snap.relations.get(kind)
+            for k, rel in enumerate(rels):
                 if rel is None:
                     continue
                 lo, hi = int(rel.indptr[a]), int(rel.indptr[a + 1])
                 if hi == lo:
                     continue
                 cols.append(rel.indices[lo:hi])
-                scores.append(rel.data[lo:hi] * w)
+                scores.append(rel.data[lo:hi] * w if w != 1.0 else rel.data[lo:hi])
                 who.append(np.full(hi - lo, j, dtype=np.int64))
                 kind_of.append(np.full(hi - lo, k, dtype=np.int64))
-                counts.append(rel.counts[lo:hi] if rel.counts is not None else np.zeros(hi - lo))
+                if rel.counts is not None:
+                    counts.append(rel.counts[lo:hi])
         if not cols:
             empty = np.zeros(0, dtype=np.int64)
             return empty, np.zeros(0), empty, np.zeros(0), empty
@@ -451,115 +477,128 @@ class _Answer:
             np.concatenate(cols),
             np.concatenate(scores),
             np.concatenate(who),
-            np.concatenate(counts),
+            np.concatenate(counts) if counts else np.zeros(0),
             np.concatenate(kind_of),
         )
 
     def _top(
-        self, cols: np.ndarray, scores: np.ndarray, drop: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Sum the scores per partner, drop the given rows, keep the `limit` best (score
-        desc, then id): (partners, sums, the index of each input entry's partner, order)."""
+        self, cols: np.ndarray, scores: np.ndarray, drop: np.ndarray, best_by: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Sum the scores per partner, drop the masked rows, keep the `limit` best (score
+        desc, then id). Returns (partners, sums, each kept partner's evidence entry: the
+        one with the largest `best_by`, or the first in match order)."""
         uniq, inverse = np.unique(cols, return_inverse=True)
         sums = np.bincount(inverse, weights=scores, minlength=uniq.size)
-        keep = ~np.isin(uniq, drop)
-        order = np.flatnonzero(keep)
-        order = order[np.lexsort((uniq[order], -sums[order]))][: self.limit]
-        return uniq, sums, inverse, order
+        kept = np.flatnonzero(~drop[uniq])
+        if kept.size > self.limit:  # only those that can reach the top (ties included)
+            floor = np.partition(sums[kept], kept.size - self.limit)[kept.size - self.limit]
+            kept = kept[sums[kept] >= floor]
+        order = kept[np.lexsort((uniq[kept], -sums[kept]))][: self.limit]
+        # the evidence entry of each kept partner, among its own entries only
+        chosen = np.zeros(uniq.size, dtype=bool)
+        chosen[order] = True
+        entries = np.flatnonzero(chosen[inverse])
+        if best_by is None:
+            grouped = entries[np.argsort(inverse[entries], kind="stable")]
+        else:
+            grouped = entries[np.lexsort((-best_by[entries], inverse[entries]))]
+        first = np.searchsorted(inverse[grouped], order)
+        return uniq[order], sums[order], grouped[first]
 
-    def _anchors(self) -> list[tuple[int, float, str]]:
+    def _anchors(self) -> list[tuple[int, float]]:
         out = []
         for a in self.p.get("anchors") or []:
             row = self.snap.index.get(a["id"])
             if row is not None:
-                out.append((row, float(a["weight"]), a["id"]))
+                out.append((row, float(a["weight"])))
         return out
 
     def _name(self, row: int) -> str:
         pid = self.snap.ids[row]
         return str(self.snap.details.get(pid, {}).get("name") or pid)
 
+    def _why(self, source: str, key: tuple[Any, ...], detail: Any) -> str:
+        """The reason of the branch templates (`precomputed._reason`), once per request for
+        each (source, evidence): most candidates of a source share a few anchors."""
+        hit = self._reasons.get((source, key))
+        if hit is None:
+            hit = _reason({"source": source, "detail": detail()}, self.labels)
+            self._reasons[(source, key)] = hit
+        return hit
+
     def _co_purchase(self) -> list[GeneratorResult]:
         anchors = self._anchors()
-        cols, scores, who, counts, _ = self._gather(
-            ("bt:bought_together",), [(a, w) for a, w, _ in anchors]
-        )
+        cols, scores, who, counts, _ = self._gather(("bt:bought_together",), anchors)
         if not cols.size:
             return []
-        uniq, sums, inverse, order = self._top(cols, scores, self.excluded)
+        rows, sums, best = self._top(cols, scores, self.excluded, counts)
         out = []
-        for u in order:
-            mine = np.flatnonzero(inverse == u)
-            best = mine[np.argsort(-counts[mine], kind="stable")][:3]
-            evidence = [
-                {"anchor": self._name(anchors[who[i]][0]), "count": int(counts[i])} for i in best
-            ]
-            out.append((int(uniq[u]), float(sums[u]), {"evidence": evidence}))
+        for row, score, e in zip(rows.tolist(), sums.tolist(), best.tolist(), strict=True):
+            a, n = anchors[who[e]][0], int(counts[e])
+            why = self._why("co_purchase", (a, n), lambda a=a, n=n: {
+                "evidence": [{"anchor": self._name(a), "count": n}]})  # fmt: skip
+            out.append((row, score, why))
         return [self._result("co_purchase", out)]
 
     def _similar_items(self) -> list[GeneratorResult]:
         anchors = self._anchors()
         kinds = list(self.p.get("sources") or SIMILAR_SOURCES)
         # per (partner, anchor, kind) the max similarity (both ways were merged at load)
-        cols, scores, who, _, kind_of = self._gather(
-            [f"sim:{k}" for k in kinds], [(a, 1.0) for a, _, _ in anchors]
+        cols, sims, who, _, kind_of = self._gather(
+            [f"sim:{k}" for k in kinds], [(a, 1.0) for a, _ in anchors]
         )
         if not cols.size:
             return []
-        weights = np.asarray([w for _, w, _ in anchors])[who]
-        uniq, sums, inverse, order = self._top(cols, scores * weights, self.excluded)
+        weights = np.asarray([w for _, w in anchors])[who]
+        rows, sums, best = self._top(cols, sims * weights, self.excluded, sims)
         out = []
-        for u in order:
-            mine = np.flatnonzero(inverse == u)
-            best = mine[np.argsort(-scores[mine], kind="stable")][:3]
-            evidence = [
-                {
-                    "anchor": self._name(anchors[who[i]][0]),
-                    "score": float(scores[i]),
-                    "source": kinds[kind_of[i]],
-                }
-                for i in best
-            ]
-            out.append((int(uniq[u]), float(sums[u]), {"evidence": evidence}))
+        for row, score, e in zip(rows.tolist(), sums.tolist(), best.tolist(), strict=True):
+            a, kind = anchors[who[e]][0], kinds[kind_of[e]]
+            why = self._why("similar_items", (a, kind), lambda a=a, kind=kind: {
+                "evidence": [{"anchor": self._name(a), "score": 1.0, "source": kind}]})  # fmt: skip
+            out.append((row, score, why))
         return [self._result("similar_items", out)]
 
     def _behaviour_neighbours(self) -> list[GeneratorResult]:
         anchors = self._anchors()
         models = [m for m in self.p.get("models") or [] if f"nb:{m}" in self.snap.relations]
-        cols, scores, who, _, kind_of = self._gather(
-            [f"nb:{m}" for m in models], [(a, w) for a, w, _ in anchors]
-        )
+        cols, scores, who, _, _ = self._gather([f"nb:{m}" for m in models], anchors)
         if not cols.size:
             return []
-        uniq, sums, inverse, order = self._top(cols, scores, self.excluded)
-        out = []
-        for u in order:
-            mine = np.flatnonzero(inverse == u)[:3]
-            evidence = [
-                {"anchor": self._name(anchors[who[i]][0]), "model": models[kind_of[i]]}
-                for i in mine
-            ]
-            out.append((int(uniq[u]), float(sums[u]), {"evidence": evidence}))
-        return [self._result("behaviour_neighbours", out)]
+        rows, sums, best = self._top(cols, scores, self.excluded, None)
+        return [self._result("behaviour_neighbours", self._by_anchor(
+            "behaviour_neighbours", rows, sums, best, who, [a for a, _ in anchors]))]  # fmt: skip
 
     def _model_neighbours(self) -> list[GeneratorResult]:
-        items = [(row, 1.0) for row in self.snap.rows_of(self.p.get("items") or ())]
-        drop = np.union1d(self.excluded, self.bought)
+        rows_of = self.snap.rows_of(self.p.get("items") or ()).tolist()
+        items = [(row, 1.0) for row in rows_of]
+        drop = self.excluded | self.bought
         results = []
         for model in sorted(k[3:] for k in self.snap.relations if k.startswith("nb:")):
             cols, scores, who, _, _ = self._gather((f"nb:{model}",), items)
             if not cols.size:
                 continue
-            uniq, sums, inverse, order = self._top(cols, scores, drop)
-            out = []
-            for u in order:
-                mine = np.flatnonzero(inverse == u)[:3]
-                evidence = [
-                    {"anchor": self._name(int(items[who[i]][0])), "model": model} for i in mine
-                ]
-                out.append((int(uniq[u]), float(sums[u]), {"evidence": evidence}))
-            results.append(self._result(model, out))
+            rows, sums, best = self._top(cols, scores, drop, None)
+            results.append(
+                self._result(model, self._by_anchor(model, rows, sums, best, who, rows_of))
+            )
         return results
+
+    def _by_anchor(
+        self,
+        source: str,
+        rows: np.ndarray,
+        sums: np.ndarray,
+        best: np.ndarray,
+        who: np.ndarray,
+        anchor_rows: list[int],
+    ) -> list[tuple[int, float, str]]:
+        out = []
+        for row, score, e in zip(rows.tolist(), sums.tolist(), best.tolist(), strict=True):
+            a = anchor_rows[who[e]]
+            why = self._why(source, (a,), lambda a=a: {"evidence": [{"anchor": self._name(a)}]})
+            out.append((row, score, why))
+        return out
 
     def _siblings(self) -> list[GeneratorResult]:
         codes = self.p.get("codes") or []
@@ -567,7 +606,7 @@ class _Answer:
         if not found:
             return []
         rows, shared = np.unique(np.concatenate(found), return_counts=True)
-        keep = ~np.isin(rows, np.union1d(self.excluded, self.bought))
+        keep = ~(self.excluded[rows] | self.bought[rows])
         rows, shared = rows[keep], shared[keep]
         max_sales = float(self.p.get("max_sales") or 0.0)
         sales = np.asarray(
@@ -583,11 +622,16 @@ class _Answer:
 
     # -- results --------------------------------------------------------------------------
 
-    def _result(self, source: str, scored: list[tuple[int, float, Row]]) -> GeneratorResult:
+    def _result(self, source: str, scored: Sequence[tuple[int, float, Any]]) -> GeneratorResult:
+        """Candidates from (row, score, the reason or the template's detail map)."""
         candidates, infos = [], []
         for row, score, detail in scored:
             pid = self.snap.ids[row]
-            reason = _reason({"source": source, "detail": detail}, self.labels)
+            reason = (
+                detail
+                if isinstance(detail, str)
+                else _reason({"source": source, "detail": detail}, self.labels)
+            )
             candidates.append(Candidate(pid, score, source, reason))
             infos.append(self.snap.infos[pid])
         return GeneratorResult(source, candidates, infos)
