@@ -39,7 +39,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from ragrec.config import PROJECT_ROOT
-from ragrec.services.sandbox import ServeError, free_port, start_api
+from ragrec.services.sandbox import ApiProcess, ServeError, free_port, start_api
 
 ENDPOINTS = ("health", "product", "recommend", "similar", "search")
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -459,6 +459,7 @@ def run_open_loop(
         ],
     }
     results: list[dict[str, Any]] = []
+    workers_ready: dict[str, dict[str, dict[str, Any]]] = {}
     with tempfile.TemporaryDirectory(prefix="ragrec-vegeta-") as tmp:
         files: dict[str, Path] = {}
         for name in targets:
@@ -477,7 +478,8 @@ def run_open_loop(
                         fh.write(json.dumps(line) + "\n")
             files[name] = path
         for mode in cache_modes:
-            with _server(port, workers, cache=(mode == "on")):
+            with _server(port, workers, cache=(mode == "on")) as snapshots:
+                workers_ready[mode] = snapshots
                 for name in targets:  # warm-up, not measured
                     _attack(vegeta, files[name], min(rate, 50), 2.0)
                 for name in targets:
@@ -495,6 +497,7 @@ def run_open_loop(
         "workers": workers,
         "customers_in_base": len(everyone),
         "products": len(products),
+        "item_snapshots": workers_ready,
         "results": results,
         "target": {
             "p95_ms": TARGET_P95_MS,
@@ -541,7 +544,7 @@ def _attack(vegeta: Path, targets: Path, rate: int, seconds: float) -> dict[str,
 
 
 @contextmanager
-def _server(port: int, workers: int, *, cache: bool) -> Iterator[None]:
+def _server(port: int, workers: int, *, cache: bool) -> Iterator[dict[str, dict[str, Any]]]:
     env = {"RAGREC_API_CACHE_TTL_S": "60" if cache else "0", "RAGREC_API_RATE_LIMIT": "0"}
     api = start_api("--workers", str(workers), env=env, port=port, new_session=True)
     try:
@@ -549,7 +552,42 @@ def _server(port: int, workers: int, *, cache: bool) -> Iterator[None]:
             api.wait_ready(180, statuses=range(100, 600), request_timeout_s=2)
         except ServeError as exc:
             raise BenchmarkError(str(exc)) from exc
-        time.sleep(3)  # the workers' warm-up
-        yield
+        snapshots = _wait_every_worker_ready(api, workers)
+        yield snapshots
     finally:
         api.stop()
+
+
+def _wait_every_worker_ready(
+    api: ApiProcess, workers: int, timeout_s: float = 3600.0
+) -> dict[str, dict[str, Any]]:
+    """Poll `/api/v1/ready` (admin key: each answer names its worker) on new connections
+    until every worker has said ready: each builds its item snapshot in the background at
+    start and serves by the slower Cypher path until then, which is not what is measured.
+    Returns each worker's snapshot (build seconds, entries)."""
+    from ragrec.config import get_settings
+
+    key = (get_settings().effective_api_keys().get("admin") or [""])[0]
+    ready: dict[str, dict[str, Any]] = {}
+    began = time.monotonic()
+    last_said = began
+    while len(ready) < workers:
+        if api.proc.poll() is not None:
+            raise BenchmarkError(f"ragrec serve exited {api.proc.returncode}")
+        try:
+            answer = httpx.get(f"{api.base}/api/v1/ready", headers={"X-API-Key": key},
+                               timeout=10.0)  # fmt: skip
+            body = answer.json()
+            if body.get("ready") and body.get("worker") is not None:
+                ready[str(body["worker"])] = body.get("item_snapshot") or {}
+        except (httpx.HTTPError, ValueError):
+            pass
+        now = time.monotonic()
+        if now - began > timeout_s:
+            raise BenchmarkError(f"the workers' item snapshots were not ready in {timeout_s:.0f}s")
+        if now - last_said > 15:
+            print(f"  waiting for the workers' item snapshots: {len(ready)}/{workers} ready "
+                  f"after {now - began:.0f}s", flush=True)  # fmt: skip
+            last_said = now
+        time.sleep(0.2)
+    return ready

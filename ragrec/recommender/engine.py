@@ -603,6 +603,18 @@ class Recommender:
             self.snapshot.maybe_rebuild()  # in the background, when a version switched
         return "popular" in live
 
+    def readiness(self) -> dict[str, Any]:
+        """Whether this process answers from its item snapshot yet (`/api/v1/ready`): not
+        ready only while the first build of a live version runs; with the snapshot off or
+        before `ragrec refresh` there is nothing to wait for."""
+        live = self.precomputed()  # also starts the build when it is due
+        if self.snapshot is None:
+            return {"ready": True, "item_snapshot": {"state": "off"}}
+        if not live:
+            return {"ready": True, "item_snapshot": {"state": "no live lists"}}
+        state = self.snapshot.state()
+        return {"ready": state["state"] == "ready", "item_snapshot": state}
+
     def load_snapshot(self) -> bool:
         """Build the item snapshot now (the API builds it in the background at start;
         tests and benchmarks wait for it here). False when it is switched off."""

@@ -3,6 +3,7 @@ purchases and bulk baskets of 300 items; versions switched in only when complete
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -435,3 +436,56 @@ def test_a_snapshot_part_that_cannot_load_names_its_sources_in_degraded(
     assert result.degraded == ["co_purchase"]
     assert len(result.items) == 10
     assert all("co_purchase" not in i.generators for i in result.items)
+
+
+def test_a_version_switch_rebuilds_the_snapshot_and_ready_says_so(
+    refreshed: Driver, settings: Settings, patient: Settings
+) -> None:
+    """`/api/v1/ready` is 503 until this worker's snapshot is built, then 200 (an admin sees
+    the worker and the snapshot's size; anyone else only `ready`). A refresh that switches
+    a list's version makes the engine build a new snapshot in the background; the old one
+    answers meanwhile, and the new one answers as the Cypher templates do."""
+    from litestar.testing import TestClient
+
+    from app.lib.engines import recommender
+    from app.main import create_app
+
+    admin = {"X-API-Key": "t-jobs-admin"}
+    local = patient.model_copy(
+        update={
+            "rec_item_snapshot": True,
+            "rec_snapshot_poll_s": 0.0,
+            "api_keys": {"admin": [admin["X-API-Key"]]},
+        }
+    )
+    cid = customer_ids(refreshed, settings)[1]
+    with TestClient(app=create_app(local)) as client:
+        deadline = time.monotonic() + 120
+        while (answer := client.get("/api/v1/ready", headers=admin)).status_code != 200:
+            assert answer.status_code == 503 and answer.json()["ready"] is False, answer.text
+            assert time.monotonic() < deadline, "the item snapshot was not built in 120 s"
+            time.sleep(0.2)
+        body = answer.json()
+        assert body["ready"] is True and body["worker"] > 0, body
+        assert body["item_snapshot"]["state"] == "ready"
+        assert body["item_snapshot"]["entries"] > 0 and body["item_snapshot"]["left_out"] == []
+        assert client.get("/api/v1/ready").json() == {"ready": True}
+
+        rec = recommender(client.app.state.resources)
+        assert rec.snapshot is not None and rec.snapshot.current is not None
+        before = rec.snapshot.current
+        report = refresh(refreshed, settings, only=["popular"])
+        assert report.ok, report.to_dict()
+        rec._live = (-1e9, rec._live[1])  # the 30 s live-version check, due now
+        deadline = time.monotonic() + 120
+        while rec.snapshot.current is before:
+            assert rec.homepage(cid, k=10).degraded == []  # the old snapshot answers meanwhile
+            assert time.monotonic() < deadline, "no rebuild after a version switch"
+            time.sleep(0.2)
+        assert rec.snapshot.current.stamp != before.stamp
+        rebuilt = _pools(rec, cid)
+    with Recommender(refreshed, patient) as cypher:
+        assert cypher.precomputed()
+        want = _pools(cypher, cid)
+    for key in want:
+        assert rebuilt[key] == want[key], key

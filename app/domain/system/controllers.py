@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import threading
 import time
 from typing import Literal
@@ -8,7 +9,9 @@ from litestar import Controller, Request, Response, get
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
-from app.domain.system.schemas import HealthReport, HealthStatus, ServiceReport
+from app.domain.system.schemas import HealthReport, HealthStatus, Readiness, ServiceReport
+from app.lib.engines import recommender
+from app.lib.resources import ResourcesDep
 from app.lib.security import OPTIONAL_SECURITY, caller_of
 from ragrec.config import get_settings
 from ragrec.services import manager
@@ -77,3 +80,24 @@ class SystemController(Controller):
             "up" if report.status == "ok" else "down" if down else "degraded"
         )
         return Response(HealthStatus(status=word), status_code=status)
+
+    @get(
+        "/ready",
+        sync_to_thread=True,
+        summary="Readiness of this worker",
+        description="200 when this worker answers recommendations from its item snapshot "
+        "(or has nothing to wait for: snapshot off, no live lists yet); 503 while the first "
+        "build of the live version runs (requests are served meanwhile, by the slower "
+        "Cypher path). An admin key adds the worker's pid and the snapshot's size.",
+        responses={503: ResponseSpec(data_container=Readiness, description="still building")},
+        security=OPTIONAL_SECURITY,
+    )
+    def ready(self, request: Request, resources: ResourcesDep) -> Response[Readiness]:
+        state = recommender(resources).readiness()
+        status = HTTP_200_OK if state["ready"] else HTTP_503_SERVICE_UNAVAILABLE
+        if caller_of(request).allows("admin"):
+            body = Readiness(ready=state["ready"], worker=os.getpid(),
+                             item_snapshot=state["item_snapshot"])  # fmt: skip
+        else:
+            body = Readiness(ready=state["ready"])
+        return Response(body, status_code=status)

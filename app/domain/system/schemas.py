@@ -28,3 +28,13 @@ class HealthStatus(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """What an anonymous caller learns (api, issue 14): no versions, paths or names."""
 
     status: Literal["up", "degraded", "down"]
+
+
+class Readiness(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """`/api/v1/ready`: whether this worker serves from its item snapshot yet; an admin
+    also gets the worker's pid and the snapshot's size (a benchmark waits for every
+    worker)."""
+
+    ready: bool
+    worker: int | None = None
+    item_snapshot: dict[str, object] | None = None
