@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import psutil
@@ -28,6 +28,9 @@ from neo4j import Driver
 from ragrec.benchmarks.ingest import SCALES, _data_nodes, _wipe
 from ragrec.config import PROJECT_ROOT, Settings, get_settings
 from ragrec.services import neo4j as neo4j_service
+
+if TYPE_CHECKING:
+    from ragrec.recommender.engine import Recommender
 
 SAMPLE = PROJECT_ROOT / "data" / "sample"
 JMX = (
@@ -164,8 +167,14 @@ def run(
                     report = discover(gds_client(driver, settings), driver, database, seed=seed)
                     note[0] = f"{len(getattr(report, 'personas', []) or [])} personas"
             _refresh_steps(driver, settings, sampler, steps)
-            with step("homepage (in-process)") as note:
-                note[0] = _homepage_latency(driver, settings, requests, seed)
+            from ragrec.recommender.engine import Recommender
+
+            with Recommender(driver, settings) as rec:
+                rec.precomputed()
+                with step("item snapshot (per API worker)") as note:
+                    note[0] = _snapshot(rec)
+                with step("homepage (in-process)") as note:
+                    note[0] = _homepage_latency(rec, driver, settings, requests, seed)
         if scratch is not None and work_dir is None:
             shutil.rmtree(scratch, ignore_errors=True)
     return {
@@ -191,9 +200,19 @@ def _refresh_steps(driver: Driver, settings: Settings, sampler: Sampler, steps: 
         steps.append(Step(f"refresh:{name}", result.seconds, heap, sampler.heap_max, rss, detail))
 
 
-def _homepage_latency(driver: Driver, settings: Settings, requests: int, seed: int) -> str:
-    from ragrec.recommender.engine import Recommender
+def _snapshot(rec: Recommender) -> str:
+    """Build the item snapshot as an API worker does at start (its RSS is this step's)."""
+    if not rec.load_snapshot():
+        return "off (RAGREC_REC_ITEM_SNAPSHOT=false)"
+    assert rec.snapshot is not None
+    state = rec.snapshot.state()
+    left = f", left out: {state['left_out']}" if state["left_out"] else ""
+    return f"{state['products']:,} products, {state['entries']:,} entries{left}"
 
+
+def _homepage_latency(
+    rec: Recommender, driver: Driver, settings: Settings, requests: int, seed: int
+) -> str:
     records, _, _ = driver.execute_query(
         "MATCH (c:Customer) WHERE EXISTS { (c)-[:PURCHASED]->() } RETURN c.id AS id",
         database_=settings.neo4j_database,
@@ -203,16 +222,14 @@ def _homepage_latency(driver: Driver, settings: Settings, requests: int, seed: i
     chosen = [ids[i] for i in rng.choice(len(ids), size=min(requests, len(ids)), replace=False)]
     times: list[float] = []
     degraded = 0
-    with Recommender(driver, settings) as rec:
-        rec.precomputed()
-        rec.warm_up()  # plan the candidates queries before measuring
-        for cid in chosen[:10]:
-            rec.homepage(cid)
-        for cid in chosen:
-            t = time.perf_counter()
-            result = rec.homepage(cid)
-            times.append((time.perf_counter() - t) * 1000)
-            degraded += bool(result.degraded)
+    rec.warm_up()  # plan the candidates queries before measuring
+    for cid in chosen[:10]:
+        rec.homepage(cid)
+    for cid in chosen:
+        t = time.perf_counter()
+        result = rec.homepage(cid)
+        times.append((time.perf_counter() - t) * 1000)
+        degraded += bool(result.degraded)
     arr = np.asarray(times)
     return (
         f"{len(times)} customers of {len(ids):,}: p50 {np.percentile(arr, 50):.1f} ms, "

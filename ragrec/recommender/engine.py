@@ -2,9 +2,12 @@
 
 Constructed once with a driver and settings (and optional #4 retrievers); each context
 method answers one request. When `ragrec refresh` has built the derived structure (live
-`DerivedVersion`s), a request reads the customer's profile, then every candidate source in
-one round trip (`ragrec.recommender.precomputed`, `cypher/recommend/candidates` +
-`cypher/recommend/sources/`); vector retrievers run beside it. Requests `as_of` a past
+`DerivedVersion`s), a request reads the customer's profile (one round trip), then every
+candidate source from the in-process item snapshot of the live versions
+(`ragrec.recommender.snapshot`, built in the background; `load_snapshot` builds it now)
+or, until it is built, in one more round trip (`ragrec.recommender.precomputed`,
+`cypher/recommend/candidates` + `cypher/recommend/sources/`, the same answers); vector
+retrievers run beside it. Requests `as_of` a past
 date (tuning, time travel) and graphs never refreshed use the aggregating generators
 (`generators.py`, one round trip each, concurrently). A source that fails or times out
 (`rec_query_timeout_s`) is left out and named in `degraded`.

@@ -9,6 +9,8 @@ template is missing, or that fails when the joined query fails and each branch i
 run alone, is dropped and named in `degraded`; the request still answers.
 
 Controller -> `Recommender.<context>_pool` -> `CandidateReader.read` -> the branch files.
+Once a worker's item snapshot is built (`ragrec.recommender.snapshot`) it answers the same
+sources in process; this path serves until then, and with `rec_item_snapshot` off.
 """
 
 from __future__ import annotations
