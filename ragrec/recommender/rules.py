@@ -46,7 +46,7 @@ def apply_rules(
         and within_price_band(products.get(s.product_id), rules.price_band)
     ]
     kept = boost_new_arrivals(kept, products, rules, ref_date)
-    return cap_per_category(kept, products, rules.max_per_category)[:k]
+    return cap_per_category(kept, products, rules.max_per_category, limit=k)
 
 
 def excluded_purchases(
@@ -74,10 +74,11 @@ def within_price_band(
     return (low is None or info.price >= low) and (high is None or info.price <= high)
 
 
-def is_new_arrival(info: ProductInfo | None, ref_date: date | None, days: int) -> bool:
-    if info is None or info.created_at is None or ref_date is None:
+def is_new_arrival(info: ProductInfo | None, since: date | None) -> bool:
+    """Created on or after `since` (`ref_date - new_arrival_days`; None: nothing is new)."""
+    if info is None or info.created_at is None or since is None:
         return False
-    return info.created_at >= ref_date - timedelta(days=days)
+    return info.created_at >= since
 
 
 def boost_new_arrivals(
@@ -88,24 +89,33 @@ def boost_new_arrivals(
 ) -> list[Scored]:
     if not rules.new_arrival_boost:
         return list(ranked)
+    since = None if ref_date is None else ref_date - timedelta(days=rules.new_arrival_days)
+    factor = 1.0 + rules.new_arrival_boost
     out = []
     for s in ranked:
-        if is_new_arrival(products.get(s.product_id), ref_date, rules.new_arrival_days):
-            s = replace(s, score=s.score * (1.0 + rules.new_arrival_boost))
+        if is_new_arrival(products.get(s.product_id), since):
+            s = replace(s, score=s.score * factor)
         out.append(s)
     out.sort(key=lambda s: (-s.score, s.product_id))
     return out
 
 
 def cap_per_category(
-    ranked: Sequence[Scored], products: Mapping[str, ProductInfo], cap: int | None
+    ranked: Sequence[Scored],
+    products: Mapping[str, ProductInfo],
+    cap: int | None,
+    *,
+    limit: int | None = None,
 ) -> list[Scored]:
-    """Keep at most `cap` items of each category, in order (None: no cap)."""
+    """Keep at most `cap` items of each category, in order (None: no cap); stop at
+    `limit` items."""
     if cap is None:
-        return list(ranked)
+        return list(ranked[:limit])
     seen: dict[str | None, int] = {}
-    out = []
+    out: list[Scored] = []
     for s in ranked:
+        if limit is not None and len(out) >= limit:
+            break
         info = products.get(s.product_id)
         category = info.category if info else None
         if category is not None and seen.get(category, 0) >= cap:

@@ -34,6 +34,12 @@ def test_at_most_n_per_category_keeps_order() -> None:
     assert ids(out) == ["d1", "d2", "s1", "d3"]
     assert ids(cap_per_category(ranked("d1", "d2", "d3"), PRODUCTS, 1)) == ["d1"]
     assert ids(cap_per_category(ranked("d1", "d2"), PRODUCTS, None)) == ["d1", "d2"]
+    # `limit` stops early with the same head as cutting the whole result
+    whole = cap_per_category(ranked("d1", "d2", "d3", "d4", "s1"), PRODUCTS, 3)
+    for limit in (1, 3, 4, 10):
+        head = cap_per_category(ranked("d1", "d2", "d3", "d4", "s1"), PRODUCTS, 3, limit=limit)
+        assert head == whole[:limit]
+    assert ids(cap_per_category(ranked("d1", "d2"), PRODUCTS, None, limit=1)) == ["d1"]
 
 
 def test_default_cap_is_three() -> None:
