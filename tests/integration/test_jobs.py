@@ -489,3 +489,29 @@ def test_a_version_switch_rebuilds_the_snapshot_and_ready_says_so(
         want = _pools(cypher, cid)
     for key in want:
         assert rebuilt[key] == want[key], key
+
+
+def test_the_open_loop_benchmark_measures_once_every_worker_is_ready(
+    refreshed: Driver, dense: Path
+) -> None:
+    """`ragrec benchmark api --rate`: a real `ragrec serve --workers 2` under vegeta; it
+    measures only after both workers said (through `/api/v1/ready`) that their item
+    snapshot is built, and reports what each built."""
+    from ragrec.benchmarks import api
+
+    result = api.run_open_loop(
+        rate=5,
+        seconds=2,
+        workers=2,
+        customers_file=dense / "customers.csv",
+        cache_modes=("off",),
+        targets=("health", "homepage"),
+    )
+    snapshots = result["item_snapshots"]["off"]
+    assert len(snapshots) == 2, snapshots
+    assert all(s["state"] == "ready" and s["entries"] > 0 for s in snapshots.values())
+    by_target = {r["target"]: r for r in result["results"]}
+    assert set(by_target) == {"health", "homepage"}
+    assert by_target["homepage"]["requests"] == 10 and by_target["homepage"]["unsent"] == 0
+    assert by_target["homepage"]["errors"] == 0, by_target["homepage"]["error_samples"]
+    assert result["customers_in_base"] == 60
