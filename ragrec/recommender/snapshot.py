@@ -20,7 +20,9 @@ for the customer's own profile, plus numpy.
   every answer, named in `degraded`, as a failing branch does on the Cypher path.
 - Memory is bounded by the job settings, not by the traffic: per product at most
   `neighbours_top_n` per model, `bt_top_n` partners, and the lists' `lists_top_n`; about
-  16 bytes an entry (H&M size: 105k products x 3 models x 50 = 250 MB).
+  16 bytes an entry in arrays, plus the catalogue's details as dicts (measured at H&M
+  size: 105,542 products, 12.7M entries, built in 189 s; the benchmark process peaked at
+  1.9 GiB RSS with it; at `1m`: 2.4M entries in 29 s).
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from app.domain.system.schemas import HealthReport, HealthStatus, Readiness, ServiceReport
 from app.lib.engines import recommender
+from app.lib.errors import error_specs
 from app.lib.resources import ResourcesDep
 from app.lib.security import OPTIONAL_SECURITY, caller_of
 from ragrec.config import get_settings
@@ -89,7 +90,10 @@ class SystemController(Controller):
         "(or has nothing to wait for: snapshot off, no live lists yet); 503 while the first "
         "build of the live version runs (requests are served meanwhile, by the slower "
         "Cypher path). An admin key adds the worker's pid and the snapshot's size.",
-        responses={503: ResponseSpec(data_container=Readiness, description="still building")},
+        responses={
+            **error_specs(),
+            503: ResponseSpec(data_container=Readiness, description="still building"),
+        },
         security=OPTIONAL_SECURITY,
     )
     def ready(self, request: Request, resources: ResourcesDep) -> Response[Readiness]:
