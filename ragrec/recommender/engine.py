@@ -234,6 +234,8 @@ class Recommender:
         self._ref_date: tuple[float, date | None] = (-1e9, None)
 
     def close(self) -> None:
+        if self.snapshot is not None:  # before the caller closes the driver
+            self.snapshot.close()
         self._pool.shutdown(wait=False)
 
     def __enter__(self) -> Recommender:

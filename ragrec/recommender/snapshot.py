@@ -123,6 +123,10 @@ class Snapshot:
         )
 
 
+class SnapshotClosed(RuntimeError):
+    """The snapshot was closed while it was reading (the API is shutting down)."""
+
+
 class ItemSnapshot:
     """Builds, keeps and answers from the live `Snapshot` (thread-safe: a build replaces
     the reference in one assignment)."""
@@ -143,6 +147,8 @@ class ItemSnapshot:
         self.templates = {name: t for name, (t, _) in PARTS.items()} | (templates or {})
         self.current: Snapshot | None = None
         self._building = False
+        self._closed = threading.Event()
+        self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._checked = -1e9
         self._since: Any = None  # newest Product.updated_at seen
@@ -180,6 +186,8 @@ class ItemSnapshot:
                 else:
                     params = {"sources": list(SIMILAR_SOURCES)} if part == "similar_to" else {}
                     snap.relations.update(self._relations(part, params, index))
+            except SnapshotClosed:
+                raise
             except Exception as exc:  # its sources are named in every answer's `degraded`
                 log.warning("item snapshot: %s did not load (%s); its sources are left out",
                             part, exc)  # fmt: skip
@@ -216,10 +224,6 @@ class ItemSnapshot:
         when the live versions changed; re-read the products written since the last read."""
         if time.monotonic() - self._checked < self.poll_s:
             return
-        with self._lock:
-            if self._building:
-                return
-            self._building = True
         self._checked = time.monotonic()
 
         def work() -> None:
@@ -229,13 +233,36 @@ class ItemSnapshot:
                     self.build()
                 else:
                     self._refresh_products(snap)
+            except SnapshotClosed:  # shutting down
+                pass
             except Exception as exc:
                 log.warning("item snapshot not rebuilt: %s", exc)
             finally:
                 with self._lock:
                     self._building = False
 
-        threading.Thread(target=work, daemon=True, name="rec-snapshot").start()
+        with self._lock:  # one at a time, and none once closed
+            if self._building or self._closed.is_set():
+                return
+            self._building = True
+            self._thread = threading.Thread(target=work, daemon=True, name="rec-snapshot")
+            self._thread.start()
+
+    def close(self, timeout_s: float = 10.0) -> None:
+        """Stop the background work before the driver closes: a read in progress stops at
+        its next row (closing the driver under it would fail the close)."""
+        with self._lock:
+            self._closed.set()
+            thread = self._thread
+        if thread is not None and thread.is_alive():
+            thread.join(timeout_s)
+
+    def _rows(self, result: Iterable[Any]) -> Iterable[Any]:
+        """A streamed result's records, until `close()`."""
+        for record in result:
+            if self._closed.is_set():
+                raise SnapshotClosed("the item snapshot was closed")
+            yield record
 
     def _session(self) -> Any:
         return self.driver.session(database=self.database, default_access_mode=READ_ACCESS)
@@ -249,7 +276,7 @@ class ItemSnapshot:
         details: dict[str, Row] = {}
         with self._session() as s:
             result = s.run(Query(query(self.templates["products"]), timeout=self.timeout_s))
-            for record in result:
+            for record in self._rows(result):
                 pid, row = _product(record["row"])
                 ids.append(pid)
                 details[pid] = row
@@ -275,7 +302,7 @@ class ItemSnapshot:
         out: dict[tuple[str, str], RankedList] = {}
         with self._session() as s:
             result = s.run(Query(query(self.templates["ranked_lists"]), timeout=self.timeout_s))
-            for r in result:
+            for r in self._rows(result):
                 items = [it for it in r["items"] if it[0] in index]
                 out[(r["list"], str(r["key"]))] = RankedList(
                     label=r["label"],
@@ -293,7 +320,7 @@ class ItemSnapshot:
         coo: dict[str, tuple[array[int], array[int], array[float], array[int]]] = {}
         with self._session() as s:
             result = s.run(Query(query(self.templates[part]), timeout=self.timeout_s), params)
-            for r in result:
+            for r in self._rows(result):
                 a = index.get(r["anchor"])
                 if a is None:
                     continue

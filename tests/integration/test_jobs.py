@@ -515,3 +515,21 @@ def test_the_open_loop_benchmark_measures_once_every_worker_is_ready(
     assert by_target["homepage"]["requests"] == 10 and by_target["homepage"]["unsent"] == 0
     assert by_target["homepage"]["errors"] == 0, by_target["homepage"]["error_samples"]
     assert result["customers_in_base"] == 60
+
+
+def test_closing_the_engine_stops_its_background_snapshot_work(
+    refreshed: Driver, settings: Settings, patient: Settings
+) -> None:
+    """The API closes the engine, then the driver: a snapshot build still reading in the
+    background would make the driver's close fail. Closing stops it at its next row, and
+    no new one starts afterwards."""
+    local = patient.model_copy(update={"rec_item_snapshot": True, "rec_snapshot_poll_s": 0.0})
+    rec = Recommender(refreshed, local)
+    assert rec.precomputed()  # starts the first build in the background
+    snapshot = rec.snapshot
+    assert snapshot is not None and snapshot._thread is not None
+    rec.close()
+    assert not snapshot._thread.is_alive()
+    snapshot.maybe_rebuild()
+    assert not snapshot._thread.is_alive(), "a closed snapshot started new work"
+    assert rows(refreshed, settings, "RETURN 1 AS one") == [{"one": 1}]
