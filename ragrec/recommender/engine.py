@@ -625,7 +625,7 @@ class Recommender:
         tests and benchmarks wait for it here). False when it is switched off."""
         if self.snapshot is None:
             return False
-        self.snapshot.build()
+        self.snapshot.build_now()  # joins the build `precomputed()` may have started
         return True
 
     def _warm_in_background(self) -> None:

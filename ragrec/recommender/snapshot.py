@@ -205,6 +205,28 @@ class ItemSnapshot:
         )
         return snap
 
+    def build_now(self) -> Snapshot:
+        """The live snapshot, built now when it is missing or out of date. A background
+        build already running is waited for, not run a second time beside it."""
+        while True:
+            with self._lock:
+                if not self._building:
+                    self._building = True
+                    break
+                running = self._thread
+            if running is not None and running.is_alive():
+                running.join()
+            else:  # another build_now() holds it
+                time.sleep(0.05)
+        try:
+            snap = self.current
+            if snap is None or self.stamp() != snap.stamp:
+                snap = self.build()
+            return snap
+        finally:
+            with self._lock:
+                self._building = False
+
     def state(self) -> dict[str, Any]:
         """What `/api/v1/ready` reports: `ready` once a build is live (the previous one stays
         live while the next builds), with its size and what was left out."""
@@ -584,7 +606,7 @@ class _Answer:
         for row, score, e in zip(rows.tolist(), sums.tolist(), best.tolist(), strict=True):
             a, kind = anchors[who[e]][0], kinds[kind_of[e]]
             why = self._why("similar_items", (a, kind), lambda a=a, kind=kind: {
-                "evidence": [{"anchor": self._name(a), "score": 1.0, "source": kind}]})  # fmt: skip
+                "evidence": [{"anchor": self._name(a), "source": kind}]})  # fmt: skip
             out.append((row, score, why))
         return [self._result("similar_items", out)]
 
