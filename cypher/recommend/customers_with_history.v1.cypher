@@ -1,7 +1,7 @@
 // Customers who bought something (benchmark requests), in id order.
-// params: $limit. returns: customer_id
+// params: $limit (null: all of them). returns: customer_id
 MATCH (c:Customer)
 WHERE EXISTS { (c)-[:PURCHASED]->() }
 RETURN c.id AS customer_id
 ORDER BY customer_id
-LIMIT $limit
+LIMIT coalesce($limit, 9223372036854775807)

@@ -119,6 +119,7 @@ SECOND_TRIP = frozenset(
 )
 #: the evaluation's repurchase source (ragrec.evaluation.candidates): times bought, decayed
 REPURCHASE_HALF_LIFE_DAYS = 30.0
+REF_DATE_TTL_S = 60.0  # how long "today" (the last purchase day) is kept
 #: the most recent history items that feed the model sources (the evaluation uses the whole
 #: history; the most recent 50 bound a dense customer's request: 50 x 3 x top-N neighbours)
 MODEL_ITEMS = 50
@@ -231,7 +232,7 @@ class Recommender:
         self._warming = False
         self._max_sales = 0.0
         self._model_versions: list[str] = []
-        self._ref_date: tuple[float, date | None] = (-1e9, None)
+        self._ref_dates: dict[date | None, tuple[float, date | None]] = {}
 
     def close(self) -> None:
         if self.snapshot is not None:  # before the caller closes the driver
@@ -315,13 +316,7 @@ class Recommender:
     def profile(self, customer_id: str | None, as_of: date | None = None) -> Profile:
         when = as_of or FAR_FUTURE
         if customer_id is None:
-            checked, ref = self._ref_date
-            if as_of is not None or time.monotonic() - checked > 60:
-                rows = self.graph.rows("reference_date", as_of=when)
-                ref = _native(rows[0]["ref_date"]) if rows else None
-                if as_of is None:  # "today" of the live graph, re-read every minute
-                    self._ref_date = (time.monotonic(), ref)
-            return Profile(None, ref_date=ref)
+            return Profile(None, ref_date=self.reference_date(as_of))
         rows = self.graph.rows(
             "customer_profile",
             customer_id=customer_id,
@@ -341,8 +336,23 @@ class Recommender:
             has_embedding=bool(r["has_embedding"]),
             history=history,
             bought=list(r["bought"]),
-            ref_date=_native(r["ref_date"]),
+            ref_date=self.reference_date(as_of),
         )
+
+    def reference_date(self, as_of: date | None = None) -> date | None:
+        """The reference day, "today" for time decay: the last purchase day before `as_of`
+        (in the live graph when None). The same for every customer, so it is read once a
+        minute per `as_of`, not on every request (customer_profile v2 no longer reads it)."""
+        now = time.monotonic()
+        hit = self._ref_dates.get(as_of)
+        if hit is not None and now - hit[0] <= REF_DATE_TTL_S:
+            return hit[1]
+        rows = self.graph.rows("reference_date", as_of=as_of or FAR_FUTURE)
+        ref = _native(rows[0]["ref_date"]) if rows else None
+        if len(self._ref_dates) >= 64:  # as_of comes from callers: keep a few
+            self._ref_dates.clear()
+        self._ref_dates[as_of] = (now, ref)
+        return ref
 
     def homepage_pool(
         self, customer_id: str | None, *, age_bracket: str | None = None, as_of: date | None = None

@@ -394,12 +394,16 @@ class ItemSnapshot:
                 log.warning("source %s dropped: %s", source, exc)
                 degraded.append(source)
         stats: dict[str, Row] = {}
+        details = snap.details
         for res in results:
             for c in res.candidates:
-                sales = snap.details.get(c.product_id, {}).get("stats")
+                sales = details.get(c.product_id, _NO_DETAILS).get("stats")
                 if sales:
                     stats[c.product_id] = sales
         return [r for r in results if r.candidates], degraded, stats
+
+
+_NO_DETAILS: Row = {}
 
 
 class _Answer:
@@ -506,31 +510,46 @@ class _Answer:
     ) -> tuple[np.ndarray, ...]:
         """Every (partner, weighted score, anchor position, count, kind position) of the
         anchors' rows in the kinds' relations: anchors first, then kinds, then stored order."""
-        cols, scores, who, counts, kind_of = [], [], [], [], []
-        rels = [self.snap.relations.get(kind) for kind in kinds]
-        for j, (a, w) in enumerate(anchors):
-            for k, rel in enumerate(rels):
-                if rel is None:
-                    continue
-                lo, hi = int(rel.indptr[a]), int(rel.indptr[a + 1])
-                if hi == lo:
-                    continue
-                cols.append(rel.indices[lo:hi])
-                scores.append(rel.data[lo:hi] * w if w != 1.0 else rel.data[lo:hi])
-                who.append(np.full(hi - lo, j, dtype=np.int64))
-                kind_of.append(np.full(hi - lo, k, dtype=np.int64))
-                if rel.counts is not None:
-                    counts.append(rel.counts[lo:hi])
-        if not cols:
-            empty = np.zeros(0, dtype=np.int64)
+        present = [
+            (k, rel)
+            for k, kind in enumerate(kinds)
+            if (rel := self.snap.relations.get(kind)) is not None
+        ]
+        empty = np.zeros(0, dtype=np.int64)
+        if not anchors or not present:
             return empty, np.zeros(0), empty, np.zeros(0), empty
-        return (
+        rows = np.fromiter((a for a, _ in anchors), dtype=np.int64, count=len(anchors))
+        weights = np.fromiter((w for _, w in anchors), dtype=np.float64, count=len(anchors))
+        cols, scores, who, counts, kind_of = [], [], [], [], []
+        for k, rel in present:
+            starts = rel.indptr[rows]
+            lengths = rel.indptr[rows + 1] - starts
+            total = int(lengths.sum())
+            if not total:
+                continue
+            # the entries' positions in the relation, anchor after anchor (one pass, no
+            # Python loop over the anchors)
+            j = np.repeat(np.arange(rows.size), lengths)
+            pos = np.arange(total) + np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+            cols.append(rel.indices[pos])
+            scores.append(rel.data[pos] * weights[j])
+            who.append(j)
+            kind_of.append(np.full(total, k, dtype=np.int64))
+            if rel.counts is not None:
+                counts.append(rel.counts[pos])
+        if not cols:
+            return empty, np.zeros(0), empty, np.zeros(0), empty
+        out = [
             np.concatenate(cols),
             np.concatenate(scores),
             np.concatenate(who),
             np.concatenate(counts) if counts else np.zeros(0),
             np.concatenate(kind_of),
-        )
+        ]
+        if len(cols) > 1:  # kinds were gathered one after the other: back to anchor order
+            order = np.argsort(out[2] * len(kinds) + out[4], kind="stable")
+            out = [a[order] if a.size else a for a in out]
+        return tuple(out)
 
     def _top(
         self, cols: np.ndarray, scores: np.ndarray, drop: np.ndarray, best_by: np.ndarray | None
@@ -675,16 +694,17 @@ class _Answer:
 
     def _result(self, source: str, scored: Sequence[tuple[int, float, Any]]) -> GeneratorResult:
         """Candidates from (row, score, the reason or the template's detail map)."""
+        ids, known, labels = self.snap.ids, self.snap.infos, self.labels
         candidates, infos = [], []
         for row, score, detail in scored:
-            pid = self.snap.ids[row]
+            pid = ids[row]
             reason = (
                 detail
-                if isinstance(detail, str)
-                else _reason({"source": source, "detail": detail}, self.labels)
+                if type(detail) is str
+                else _reason({"source": source, "detail": detail}, labels)
             )
             candidates.append(Candidate(pid, score, source, reason))
-            infos.append(self.snap.infos[pid])
+            infos.append(known[pid])
         return GeneratorResult(source, candidates, infos)
 
 

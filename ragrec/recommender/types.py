@@ -15,7 +15,9 @@ def product_code(product_id: str) -> str | None:
     return product_id[:-3] if len(product_id) == 10 and product_id.isdigit() else None
 
 
-@dataclass(frozen=True)
+# Candidate and Scored are built some 600 and 400 times a request: slotted and not frozen,
+# their __init__ costs a quarter of a frozen dataclass's (nothing hashes or mutates them)
+@dataclass(slots=True)
 class Candidate:
     """One generator's proposal: a product, the generator's score and why."""
 
@@ -85,7 +87,7 @@ class CandidatePool:
     degraded: list[str] = field(default_factory=list)  # sources that failed or timed out
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Scored:
     product_id: str
     score: float

@@ -3,6 +3,7 @@ purchases and bulk baskets of 300 items; versions switched in only when complete
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from datetime import date
@@ -11,7 +12,9 @@ from typing import Any
 
 import pytest
 from neo4j import Driver
+from typer.testing import CliRunner
 
+from ragrec.cli import app as cli_app
 from ragrec.config import Settings
 from ragrec.etl.generator import generate
 from ragrec.graph.loader import load_data
@@ -421,6 +424,29 @@ def test_the_item_snapshot_answers_as_the_cypher_templates(
     for mine, want in zip(snap, cypher, strict=True):
         for key in want:
             assert mine[key] == want[key], key
+
+
+def test_bench_recommend_times_both_request_paths_for_customers_drawn_at_random(
+    refreshed: Driver, settings: Settings, tmp_path: Path
+) -> None:
+    """`ragrec bench-recommend` (the in-process latency benchmark of the README) builds the
+    item snapshot as a worker does, or times the Cypher path; it asks customers drawn from
+    the whole base, each once, and writes what it printed as JSON."""
+    (count,) = rows(
+        refreshed,
+        settings,
+        "MATCH (c:Customer) WHERE EXISTS { (c)-[:PURCHASED]->() } RETURN count(c) AS n",
+    )
+    for flag, path in (("--snapshot", "item snapshot"), ("--no-snapshot", "cypher")):
+        out = tmp_path / f"{path}.json"
+        args = ["bench-recommend", flag, "--requests", "10", "--warmup", "2", "--out", str(out)]
+        result = CliRunner().invoke(cli_app, args)
+        assert result.exit_code == 0, result.output
+        (row,) = json.loads(out.read_text())
+        assert row["path"] == path and row["requests"] == 10, row
+        assert row["customers_in_graph"] == count["n"]
+        assert 0 < row["p50_ms"] <= row["p95_ms"] <= row["p99_ms"] <= row["max_ms"]
+        assert f"{row['p95_ms']:.1f}" in result.output
 
 
 def test_a_snapshot_part_that_cannot_load_names_its_sources_in_degraded(
