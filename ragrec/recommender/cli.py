@@ -295,7 +295,10 @@ def bench_recommend(
     as_json: Annotated[
         bool, typer.Option("--json", help="print JSON instead of the table")
     ] = False,
-    out: Annotated[Path | None, typer.Option(help="also write the JSON here")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="write the JSON here [default: benchmarks/results/recommend.json]"),
+    ] = None,
 ) -> None:
     """p50/p95/p99 latency of homepage requests in-process, one at a time, for customers
     drawn at random from the whole customer base (each asked once: no warm pages of a
@@ -375,8 +378,9 @@ def bench_recommend(
                     "rerank_candidates": candidates if rerank else 0,
                 }
             )
-    if out is not None:
-        out.write_text(json.dumps(rows, indent=2))
+    out = out or Path("benchmarks/results") / "recommend.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(rows, indent=2))
     if as_json:
         print(json.dumps(rows, indent=2))
         return
@@ -403,8 +407,7 @@ def bench_recommend(
         Console(width=140).print(
             f"cross-encoder: {cross_encoder} on the top {candidates} candidates"
         )
-    if out is not None:
-        Console(width=140).print(f"JSON written to {out}")
+    Console(width=140).print(f"JSON written to {out}")
 
 
 def _slice(rec: Any, label_days: int, max_customers: int, validation_slice: Any) -> Any:
