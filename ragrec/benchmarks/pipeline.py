@@ -21,7 +21,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import psutil
 from neo4j import Driver
 
@@ -213,27 +212,17 @@ def _snapshot(rec: Recommender) -> str:
 def _homepage_latency(
     rec: Recommender, driver: Driver, settings: Settings, requests: int, seed: int
 ) -> str:
-    records, _, _ = driver.execute_query(
-        "MATCH (c:Customer) WHERE EXISTS { (c)-[:PURCHASED]->() } RETURN c.id AS id",
-        database_=settings.neo4j_database,
-    )
-    ids = [r["id"] for r in records]
-    rng = np.random.default_rng(seed)
-    chosen = [ids[i] for i in rng.choice(len(ids), size=min(requests, len(ids)), replace=False)]
-    times: list[float] = []
-    degraded = 0
+    from ragrec.recommender.latency import draw_customers, time_homepage
+
+    warmup = 10
+    picks, total = draw_customers(driver, settings.neo4j_database, requests + warmup, seed)
+    if not total:
+        return "no customer with purchases"
     rec.warm_up()  # plan the candidates queries before measuring
-    for cid in chosen[:10]:
-        rec.homepage(cid)
-    for cid in chosen:
-        t = time.perf_counter()
-        result = rec.homepage(cid)
-        times.append((time.perf_counter() - t) * 1000)
-        degraded += bool(result.degraded)
-    arr = np.asarray(times)
+    t = time_homepage(rec, picks[: min(requests, total) + warmup], warmup)
     return (
-        f"{len(times)} customers of {len(ids):,}: p50 {np.percentile(arr, 50):.1f} ms, "
-        f"p95 {np.percentile(arr, 95):.1f} ms, degraded {degraded}"
+        f"{t['requests']} customers of {total:,}: p50 {t['p50_ms']:.1f} ms, "
+        f"p95 {t['p95_ms']:.1f} ms, degraded {t['degraded']}"
     )
 
 

@@ -305,11 +305,8 @@ def bench_recommend(
     customer already asked). Target on the H&M-size graph: p95 <= 15 ms."""
     import time
 
-    import numpy as np
-    from neo4j import RoutingControl
-
-    from ragrec.cypher import query
     from ragrec.recommender.engine import FusionConfig, Recommender
+    from ragrec.recommender.latency import draw_customers, time_homepage
     from ragrec.recommender.rerank import CrossEncoderReranker
     from ragrec.services import neo4j as neo4j_service
 
@@ -323,57 +320,34 @@ def bench_recommend(
         neo4j_service.driver(settings) as driver,
         Recommender(driver, settings, reranker=reranker, fusion=fusion) as rec,
     ):
-        # all of them (1.4M at H&M size): no request timeout on this one
-        records, _, _ = driver.execute_query(
-            query("recommend/customers_with_history"),
-            limit=None,
-            database_=settings.neo4j_database,
-            routing_=RoutingControl.READ,
-        )
-        everyone = [r["customer_id"] for r in records]
-        if not everyone:
-            err.print("[red]error[/red] no customer with purchases in the graph")
-            raise typer.Exit(2)
-        rng = np.random.default_rng(seed)
-        drawn = rng.permutation(len(everyone))
         variants = [("homepage", False)] + (
             [("homepage + cross-encoder", True)] if reranker else []
         )
-        needed = len(variants) * (warmup + requests)
-        if needed > len(everyone):
-            err.print(f"[yellow]note[/yellow] {len(everyone):,} customers: some are asked twice")
-        picks = [everyone[int(drawn[i % len(everyone)])] for i in range(needed)]
-        path = "cypher"
+        each = warmup + requests
+        picks, total = draw_customers(driver, settings.neo4j_database, len(variants) * each, seed)
+        if not total:
+            err.print("[red]error[/red] no customer with purchases in the graph")
+            raise typer.Exit(2)
+        if len(variants) * each > total:
+            err.print(f"[yellow]note[/yellow] {total:,} customers: some are asked twice")
         began = time.perf_counter()
-        if rec.precomputed() and rec.load_snapshot():
+        live = rec.precomputed()
+        path = "cypher" if live else "cypher (no precomputed lists: run `ragrec refresh`)"
+        if live and rec.load_snapshot():
             path = "item snapshot"
             err.print(f"item snapshot built in {time.perf_counter() - began:.1f}s")
-        elif not rec.precomputed():
-            path = "cypher (no precomputed lists: run `ragrec refresh`)"
         rec.warm_up()
-        for name, rerank in variants:
-            for cid in picks[:warmup]:
-                rec.homepage(cid, strategy=strategy, rerank=rerank)
-            times, degraded = [], 0
-            for cid in picks[warmup : warmup + requests]:
-                t = time.perf_counter()
-                result = rec.homepage(cid, strategy=strategy, rerank=rerank)
-                times.append((time.perf_counter() - t) * 1000)
-                degraded += bool(result.degraded)
-            picks = picks[warmup + requests :]
-            arr = np.asarray(times)
+        for i, (name, rerank) in enumerate(variants):
+            timed = time_homepage(
+                rec, picks[i * each : (i + 1) * each], warmup, strategy=strategy, rerank=rerank
+            )
             rows.append(
                 {
                     "variant": name,
                     "strategy": strategy,
                     "path": path,
-                    "customers_in_graph": len(everyone),
-                    "requests": len(times),
-                    "degraded": degraded,
-                    "p50_ms": round(float(np.percentile(arr, 50)), 2),
-                    "p95_ms": round(float(np.percentile(arr, 95)), 2),
-                    "p99_ms": round(float(np.percentile(arr, 99)), 2),
-                    "max_ms": round(float(arr.max()), 2),
+                    "customers_in_graph": total,
+                    **timed,
                     "cross_encoder": cross_encoder if rerank else None,
                     "rerank_candidates": candidates if rerank else 0,
                 }
@@ -402,7 +376,7 @@ def bench_recommend(
             f"{r['max_ms']:.1f}",
         )
     Console(width=140).print(table)
-    Console(width=140).print(f"customers drawn at random from {len(everyone):,} with purchases")
+    Console(width=140).print(f"customers drawn at random from {total:,} with purchases")
     if cross_encoder:
         Console(width=140).print(
             f"cross-encoder: {cross_encoder} on the top {candidates} candidates"

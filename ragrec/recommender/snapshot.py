@@ -394,16 +394,12 @@ class ItemSnapshot:
                 log.warning("source %s dropped: %s", source, exc)
                 degraded.append(source)
         stats: dict[str, Row] = {}
-        details = snap.details
         for res in results:
             for c in res.candidates:
-                sales = details.get(c.product_id, _NO_DETAILS).get("stats")
+                sales = snap.details.get(c.product_id, {}).get("stats")
                 if sales:
                     stats[c.product_id] = sales
         return [r for r in results if r.candidates], degraded, stats
-
-
-_NO_DETAILS: Row = {}
 
 
 class _Answer:
@@ -515,9 +511,6 @@ class _Answer:
             for k, kind in enumerate(kinds)
             if (rel := self.snap.relations.get(kind)) is not None
         ]
-        empty = np.zeros(0, dtype=np.int64)
-        if not anchors or not present:
-            return empty, np.zeros(0), empty, np.zeros(0), empty
         rows = np.fromiter((a for a, _ in anchors), dtype=np.int64, count=len(anchors))
         weights = np.fromiter((w for _, w in anchors), dtype=np.float64, count=len(anchors))
         cols, scores, who, counts, kind_of = [], [], [], [], []
@@ -537,7 +530,8 @@ class _Answer:
             kind_of.append(np.full(total, k, dtype=np.int64))
             if rel.counts is not None:
                 counts.append(rel.counts[pos])
-        if not cols:
+        if not cols:  # no anchors, no relation of these kinds, or no entries
+            empty = np.zeros(0, dtype=np.int64)
             return empty, np.zeros(0), empty, np.zeros(0), empty
         out = [
             np.concatenate(cols),
