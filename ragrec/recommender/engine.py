@@ -327,6 +327,12 @@ class Recommender:
             raise UnknownCustomer(customer_id)
         r = rows[0]
         history = [{**h, "ts": _native(h["ts"])} for h in r["history"]]
+        # "Today" is read once a minute for everyone; a purchase this customer has just
+        # made moves it on at once for them (history is most recent first).
+        ref_date = self.reference_date(as_of)
+        newest = history[0]["ts"] if history else None
+        if newest is not None and (ref_date is None or newest > ref_date):
+            ref_date = newest
         return Profile(
             customer_id=customer_id,
             age_bracket=r["age_bracket"],
@@ -336,7 +342,7 @@ class Recommender:
             has_embedding=bool(r["has_embedding"]),
             history=history,
             bought=list(r["bought"]),
-            ref_date=self.reference_date(as_of),
+            ref_date=ref_date,
         )
 
     def reference_date(self, as_of: date | None = None) -> date | None:

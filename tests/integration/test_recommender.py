@@ -199,6 +199,30 @@ def test_generators_cannot_see_purchases_after_as_of(rec: Recommender) -> None:
     assert [h["id"] for h in profile.history] == ["0000000001"]
 
 
+def test_a_purchase_just_made_moves_today_on_for_that_customer(
+    rec: Recommender, settings: Settings
+) -> None:
+    # "today" (the last purchase day) is read once a minute for everyone; a customer's own
+    # purchase made since must not wait for that: it is their most recent, most weighted one
+    assert rec.profile("alice").ref_date == REF  # read and kept
+    later = REF + timedelta(days=5)
+    with rec.graph.driver.session(database=settings.neo4j_database) as session:
+        session.run(
+            "MATCH (c:Customer {id: 'alice'}), (p:Product {id: '0000000003'}) "
+            "CREATE (c)-[:PURCHASED {ts: $day, price: 15.0, channel: 1, qty: 1, "
+            "probe: true}]->(p)",
+            day=later,
+        ).consume()
+    try:
+        profile = rec.profile("alice")
+        assert profile.ref_date == later
+        assert profile.history[0]["id"] == "0000000003"
+        assert rec.profile("alice", as_of=later).ref_date == REF  # the purchase is hidden
+    finally:
+        with rec.graph.driver.session(database=settings.neo4j_database) as session:
+            session.run("MATCH ()-[r:PURCHASED {probe: true}]->() DELETE r").consume()
+
+
 def test_homepage_with_history(rec: Recommender) -> None:
     result = rec.homepage("alice", k=10)
     got = [i.product_id for i in result.items]
