@@ -14,6 +14,7 @@ import inspect
 import json
 import logging
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -101,7 +102,13 @@ def run_spec(
         algorithm=spec.algorithm.procedure if spec.algorithm else "cypher_template",
         properties=[str(w) for w in spec.writes],
     )
-    params: dict[str, Any] = {"run_id": spec.run_id, "spec": spec.name, "version": spec.version}
+    # stamp: this run, for templates that switch results in after the run (retire the rest)
+    params: dict[str, Any] = {
+        "run_id": spec.run_id,
+        "spec": spec.name,
+        "version": spec.version,
+        "stamp": uuid.uuid4().hex,
+    }
     reference = reference_date(driver, database)
     clock = _Clock(step.timings)
 
@@ -237,9 +244,10 @@ def estimate_at_scale(
         weights = sorted(
             {r.weight_property for r in spec.projection.relationships if r.weight_property}
         )
+        nodes, rels = _bounded(spec, customers + products, purchases * (2 if undirected else 1))
         fictive: dict[str, Any] = {
-            "nodeCount": customers + products,
-            "relationshipCount": purchases * (2 if undirected else 1),
+            "nodeCount": nodes,
+            "relationshipCount": rels,
             "nodeProjection": "*",
             "relationshipProjection": {"R": {"type": "*", "properties": weights}}
             if weights
@@ -284,7 +292,7 @@ def estimate_before_projecting(
         for t in r.from_
     }
     counts = gds.graph.project.estimate(projection.node_labels, relationships)
-    nodes, rels = int(counts.node_count), int(counts.relationship_count)
+    nodes, rels = _bounded(spec, int(counts.node_count), int(counts.relationship_count))
     weights = sorted({r.weight_property for r in projection.relationships if r.weight_property})
     fictive: dict[str, Any] = {
         "nodeCount": max(nodes, 1),
@@ -330,6 +338,7 @@ def project(
             decay_days=float(weights.decay_days),
             weights=weights.by_type(),
             zero=[0.0] * feature_dim,
+            **projection.params,
         )
     return gds.graph.project.native(
         projection.graph_name, projection.node_projection, projection.relationship_projection
@@ -382,6 +391,16 @@ class _Clock:
     def __exit__(self, *exc: object) -> None:
         elapsed = time.perf_counter() - self._start
         self.timings[self._name] = round(self.timings.get(self._name, 0.0) + elapsed, 3)
+
+
+def _bounded(spec: GdsSpec, nodes: int, relationships: int) -> tuple[int, int]:
+    """Node and relationship counts capped by a bounded projection's settings
+    (`max_products` items with at most `max_buyers` links each), else as given."""
+    params = spec.projection.params if spec.projection else {}
+    if "max_products" in params and "max_buyers" in params:
+        most = int(params["max_products"]) * int(params["max_buyers"])
+        return min(nodes, int(params["max_products"]) + most), min(relationships, most)
+    return nodes, relationships
 
 
 def _algorithm_config(spec: GdsSpec, seed: int | None) -> dict[str, Any]:

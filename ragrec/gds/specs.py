@@ -25,6 +25,10 @@ TYPE_ALIASES = {
 }
 
 
+#: the parameters every Cypher projection template gets from the pipeline itself
+RESERVED_PARAMS = frozenset({"graph_name", "reference", "decay_days", "weights", "zero"})
+
+
 class SpecError(ValueError):
     """A spec file that is missing or invalid; the message names the file and the field."""
 
@@ -49,6 +53,8 @@ class ProjectionSpec(_Strict):
     node_projection: Any = None  # kind=native: passed to gds.graph.project
     relationship_projection: Any = None
     relationships: list[RelationshipSpec]
+    #: kind=cypher: more parameters of the template (bounds such as window_days)
+    params: dict[str, Any] = Field(default_factory=dict)
 
 
 class Weights(_Strict):
@@ -153,6 +159,11 @@ def load_spec(name_or_path: str | Path) -> GdsSpec:
         raise SpecError(f"{path}: a cypher_template spec needs `template`")
     if spec.projection and spec.projection.kind == "cypher" and not spec.projection.query:
         raise SpecError(f"{path}: projection.query is required for kind: cypher")
+    if spec.projection and spec.projection.kind == "native" and spec.projection.params:
+        raise SpecError(f"{path}: projection.params is for kind: cypher (template parameters)")
+    taken = sorted(set(spec.projection.params) & RESERVED_PARAMS) if spec.projection else []
+    if taken:
+        raise SpecError(f"{path}: projection.params.{taken[0]} is set by the pipeline itself")
     return spec
 
 

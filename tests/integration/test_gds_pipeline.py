@@ -14,7 +14,7 @@ from ragrec.config import Settings
 from ragrec.etl.generator import generate
 from ragrec.gds import gds_client
 from ragrec.gds.pipeline import estimate_at_scale, recorded_runs, run_specs
-from ragrec.gds.specs import load_specs
+from ragrec.gds.specs import GdsSpec, load_specs
 from ragrec.graph.loader import load_data
 
 pytestmark = pytest.mark.integration
@@ -178,6 +178,60 @@ def test_interactions_count_with_their_weights(
     community = {r["id"]: r["community"] for r in records}
     assert community["test-viewer"] is not None
     assert community["test-remover"] is None
+
+
+def test_product_similarity_is_bounded_and_switched_in_only_when_complete(
+    loaded: None, gds: GraphDataScience, settings: Settings, neo4j_driver: Driver
+) -> None:
+    database = settings.neo4j_database
+    [spec] = load_specs(["product_similarity"])
+    assert spec.projection is not None and spec.algorithm is not None
+
+    def variant(params: dict[str, int]) -> GdsSpec:
+        assert spec.projection is not None
+        projection = spec.projection.model_copy(update={"params": params})
+        return spec.model_copy(update={"projection": projection})
+
+    def links() -> set[tuple[str, str, str]]:
+        records, _, _ = neo4j_driver.execute_query(
+            "MATCH (a:Product)-[s:SIMILAR_TO {source: 'gds_node_similarity'}]->(b:Product) "
+            "RETURN a.id AS a, b.id AS b, s.stamp AS stamp",
+            database_=database,
+        )
+        return {(r["a"], r["b"], r["stamp"]) for r in records}
+
+    # the bound: the 6 products bought most in the window, 5 latest buyers each
+    [step] = run_specs(
+        gds,
+        neo4j_driver,
+        database,
+        [variant({"window_days": 3650, "max_products": 6, "max_buyers": 5})],
+    )
+    assert step.relationship_count <= 6 * 5 and 0 < step.node_count <= 6 + 6 * 5
+    records, _, _ = neo4j_driver.execute_query(
+        "MATCH ()-[r:PURCHASED]->(p:Product) WITH p, count(r) AS sold "
+        "ORDER BY sold DESC, p.id LIMIT 6 RETURN collect(p.id) AS top",
+        database_=database,
+    )
+    top = set(records[0]["top"])
+    bounded = links()
+    assert bounded and {a for a, _, _ in bounded} | {b for _, b, _ in bounded} <= top
+    assert len({stamp for _, _, stamp in bounded}) == 1
+
+    # a run stopped once the algorithm has written its staging links, before the switch:
+    # the live links are those of the last complete run
+    stopped = spec.model_copy(update={"post": []})
+    run_specs(gds, neo4j_driver, database, [stopped])
+    assert links() == bounded
+    assert _counts(neo4j_driver, database)["staging"] > 0
+
+    # the full spec replaces them all: none of the bounded run's stamp is left
+    run_specs(gds, neo4j_driver, database, [spec])
+    full = links()
+    assert len(full) > len(bounded)
+    assert len({stamp for _, _, stamp in full}) == 1
+    assert not {stamp for _, _, stamp in full} & {stamp for _, _, stamp in bounded}
+    assert _counts(neo4j_driver, database)["staging"] == 0
 
 
 def test_memory_estimates_at_100k_and_hm_scale(gds: GraphDataScience) -> None:
