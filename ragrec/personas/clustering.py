@@ -546,12 +546,16 @@ def _stats(
 
 def _hdbscan(x: np.ndarray, size: int, config: ClusteringConfig) -> np.ndarray:
     """HDBSCAN labels; on more than `max_fit_points` rows the model is fitted on a seeded
-    sample and the other rows get `approximate_predict` labels (noise stays noise)."""
+    sample (with `size` scaled to it) and the other rows get `approximate_predict` labels
+    (noise stays noise)."""
     n = x.shape[0]
     fit_rows = np.arange(n)
     if n > config.max_fit_points:
         rng = np.random.default_rng(config.seed)
         fit_rows = np.sort(rng.choice(n, size=config.max_fit_points, replace=False))
+        # the same share of the sample as of all rows: at H&M size 1% of 1.37M customers
+        # (13,720) asked of a 50,000 sample found no cluster at all
+        size = max(2, round(size * fit_rows.size / n))
     size = min(size, max(2, fit_rows.size))
     if fit_rows.size < max(2 * size, 3):
         return np.full(n, -1, dtype=np.int64)

@@ -150,6 +150,17 @@ def test_large_inputs_fit_on_a_sample_and_predict_the_rest() -> None:
     assert adjusted_rand_score(full.labels, sampled.labels) > 0.95
 
 
+def test_a_small_sample_of_many_customers_still_finds_the_personas() -> None:
+    # 4,000 customers fitted on 200: the minimum cluster sizes (1-4% of 4,000 = 40-160)
+    # must shrink with the sample, where each segment has ~25 points
+    x, truth = _blobs(500, 8)
+    one_community = np.zeros_like(truth)  # no help from the communities
+    sampled = find_personas(x, one_community, ClusteringConfig(seed=2, max_fit_points=200))
+    assert not sampled.structureless, sampled.reason
+    assert sampled.k == 8
+    assert adjusted_rand_score(truth, sampled.labels) > 0.9
+
+
 def test_l2_normalise_keeps_zero_rows() -> None:
     out = l2_normalise(np.array([[3.0, 4.0], [0.0, 0.0]]))
     assert np.allclose(out, [[0.6, 0.8], [0.0, 0.0]])
