@@ -200,7 +200,7 @@ def test_product_similarity_is_bounded_and_switched_in_only_when_complete(
         )
         return {(r["a"], r["b"], r["stamp"]) for r in records}
 
-    # the bound: the 6 products bought most in the window, 5 latest buyers each
+    # the bound: the 6 products bought most in the window, at most 5 buyers each
     [step] = run_specs(
         gds,
         neo4j_driver,
